@@ -140,3 +140,4 @@ class AgentClient:
             except GuestLost:
                 if time.monotonic() > deadline:
                     raise
+                time.sleep(0.02)

@@ -38,28 +38,27 @@ def host_tsc_khz() -> int:
     return 2_000_000
 
 
-_kvm_ok: bool | None = None
-
-
 def kvm_usable(assets: Assets) -> bool:
-    """KVM is used only if a short probe boot answers; on this machine it hangs.
+    """KVM is used only if a short probe boot answers; on the machine this was
+    built on, KVM guests hang.  The answer is kept next to the assets.
 
     LABS_KVM=0 or 1 overrides the probe.
     """
-    global _kvm_ok
     forced = os.environ.get("LABS_KVM")
     if forced in ("0", "1"):
         return forced == "1"
-    if _kvm_ok is None:
-        _kvm_ok = False
+    verdict = assets.directory / "kvm-probe"
+    if not verdict.exists():
+        ok = False
         if os.access("/dev/kvm", os.R_OK | os.W_OK):
             try:
                 with Guest(assets, shares={}, kvm=True) as probe:
                     probe.start(timeout=5.0)
-                _kvm_ok = True
-            except (GuestLost, InfraError):
-                _kvm_ok = False
-    return _kvm_ok
+                ok = True
+            except (GuestLost, InfraError, OSError):
+                ok = False
+        verdict.write_text("1\n" if ok else "0\n")
+    return verdict.read_text().strip() == "1"
 
 
 class Guest:

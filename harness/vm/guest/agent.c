@@ -17,6 +17,7 @@
  *                                      session and in the job cgroup)
  *   wait id timeout_ms kill        -> done=0, or done=1 with exit|signal,
  *                                      out err out_total err_total flood ms
+ *   peek id                         -> running=0|1, out err so far
  *   signal id sig                   -> signals the job's process group
  *   cleanup                         -> kills every job process (cgroup.kill)
  *   read path max | readlink path | listdir path | stat path
@@ -547,6 +548,22 @@ static int wait_poll_timeout(void)
 	return left <= 0 ? 0 : (int)left + 1;
 }
 
+/* What a job has printed so far, for cases that follow a running program. */
+static void op_peek(const struct msg *m)
+{
+	struct job *j = job_find(msg_int(m, "id", -1));
+	if (!j)
+		return put_error(ESRCH, "no such job");
+	if (j->out_fd >= 0)
+		job_drain(j, &j->out_fd, &j->out, &j->out_total);
+	if (j->err_fd >= 0)
+		job_drain(j, &j->err_fd, &j->err, &j->err_total);
+	put_str("ok", "1");
+	put_int("running", !j->done);
+	put("out", j->out.data ? j->out.data : "", j->out.len);
+	put("err", j->err.data ? j->err.data : "", j->err.len);
+}
+
 static void op_signal(const struct msg *m)
 {
 	struct job *j = job_find(msg_int(m, "id", -1));
@@ -768,6 +785,8 @@ static void handle(const char *p, size_t len)
 		op_spawn(&m);
 	else if (strcmp(op, "wait") == 0)
 		op_wait(&m);
+	else if (strcmp(op, "peek") == 0)
+		op_peek(&m);
 	else if (strcmp(op, "signal") == 0)
 		op_signal(&m);
 	else if (strcmp(op, "cleanup") == 0)

@@ -1,0 +1,1 @@
+"""The grading harness of the container-internals labs (see README.md)."""

@@ -1,0 +1,163 @@
+"""moulinette: grade lab submissions inside a throwaway VM.
+
+  moulinette grade SUBMISSION [--labs 00,01] [--backend vm|host] [--report DIR]
+  moulinette check [LAB]              public cases of one lab, from its folder
+  moulinette spec-check               every spec checked, nothing run
+  moulinette vm                       build the VM's kernel, initramfs and snapshot
+
+Exit status: 0 every lab passed, 1 some lab failed, 2 bad usage or spec,
+3 the grading machine failed (nothing is held against the submission).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import reports, scoring
+from . import spec as specmod
+from .errors import InfraError
+
+ROOT = specmod.ROOT
+EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
+
+
+def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
+              visibility: str = "all", variants: dict[str, Path] | None = None,
+              progress: bool = False, stop_on_fail: bool = False) -> dict:
+    """Runs the labs' cases through pytest; returns the plugin's outcomes."""
+    import pytest
+    files = [str(lab.test_file(v)) for lab in labs for v in specmod.VISIBILITIES
+             if (visibility == "all" or v == "public") and lab.test_file(v).exists()]
+    with tempfile.TemporaryDirectory(prefix="labs-outcomes-") as tmp:
+        out = Path(tmp) / "outcomes.json"
+        args = [*files, "-c", str(ROOT / "pytest.ini"), "--rootdir", str(ROOT),
+                "-p", "no:cacheprovider", "-p", "no:terminal",
+                "--submission", str(submission), "--backend", backend,
+                "--visibility", visibility, "--outcomes", str(out)]
+        for lab_name, path in (variants or {}).items():
+            args += ["--variant", f"{lab_name}={path}"]
+        if progress:
+            args.append("--progress")
+        if stop_on_fail:
+            args.append("--stop-on-fail")
+        code = pytest.main(args)
+        if not out.exists():
+            raise InfraError(f"the case runner stopped early (pytest exit code {int(code)})")
+        return json.loads(out.read_text())
+
+
+def grade(submission: Path, labs: list[specmod.Lab], **kw) -> scoring.Report:
+    return scoring.score(labs, run_cases(submission, labs, **kw))
+
+
+def _check_specs(labs: list[specmod.Lab]) -> list[str]:
+    return [e for lab in labs for e in specmod.check(lab)]
+
+
+def cmd_grade(args) -> int:
+    submission = Path(args.submission)
+    if not submission.is_dir():
+        print(f"moulinette: {submission} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    labs = specmod.select(args.labs)
+    errors = [e for lab in labs for e in specmod.check(lab, with_mutants=False)]
+    if errors:
+        print("moulinette: the spec is not gradable:\n  " + "\n  ".join(errors), file=sys.stderr)
+        return EXIT_USAGE
+    if not args.quiet:
+        print(f"grading {submission} ({', '.join(l.name for l in labs)}) on the {args.backend} backend",
+              file=sys.stderr)
+    report = grade(submission, labs, backend=args.backend, visibility=args.visibility,
+                   progress=not args.quiet)
+    if args.report:
+        reports.write(report, Path(args.report))
+    if args.json:
+        print(json.dumps(reports.gradescope(report), indent=1))
+    else:
+        print(reports.text(report, verbose=not args.quiet))
+    return EXIT_INFRA if report.infra else (EXIT_PASS if report.passed else EXIT_FAIL)
+
+
+def cmd_check(args) -> int:
+    """A student's loop: the public cases of the lab whose folder we are in."""
+    here = Path.cwd().resolve()
+    lab = specmod.load(args.lab or here.name)
+    if args.submission:
+        submission = Path(args.submission)
+    elif here.name == lab.name:
+        submission = here.parent
+    else:
+        submission = specmod.LABS_DIR
+    args.submission, args.labs, args.visibility = str(submission), lab.name, "public"
+    args.report, args.json = None, False
+    return cmd_grade(args)
+
+
+def cmd_spec_check(args) -> int:
+    errors = _check_specs(specmod.select(args.labs))
+    for e in errors:
+        print(e)
+    print(f"spec-check: {len(errors)} problem(s)" if errors else "spec-check: every spec is gradable")
+    return EXIT_USAGE if errors else EXIT_PASS
+
+
+def cmd_vm(args) -> int:
+    from .backends import ensure_snapshot
+    from .vm.assets import ensure_assets
+    assets = ensure_assets()
+    snapshot = ensure_snapshot(assets)
+    print(f"kernel   {assets.kernel}\ninitrd   {assets.initrd}\nsnapshot {snapshot}"
+          f"{'' if snapshot.exists() else ' (could not be made: guests boot cold)'}")
+    return EXIT_PASS
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="moulinette", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp):
+        sp.add_argument("--backend", choices=["vm", "host"], default=os.environ.get("LABS_BACKEND", "vm"),
+                        help="where cases run (default vm: a throwaway QEMU guest)")
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress, no failure details")
+
+    g = sub.add_parser("grade", help="grade a submission")
+    g.add_argument("submission")
+    g.add_argument("--labs", help="comma list, e.g. 00,01 (default: all)")
+    g.add_argument("--report", help="write results.json, junit.xml and report.txt here")
+    g.add_argument("--visibility", choices=["public", "all"], default="all")
+    g.add_argument("--json", action="store_true", help="print results.json instead of the table")
+    common(g)
+    g.set_defaults(func=cmd_grade)
+
+    c = sub.add_parser("check", help="public cases of one lab (run from the lab's folder)")
+    c.add_argument("lab", nargs="?")
+    c.add_argument("--submission", help="default: the folder above the lab's")
+    common(c)
+    c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("spec-check", help="check every spec, run nothing")
+    s.add_argument("--labs")
+    s.set_defaults(func=cmd_spec_check)
+
+    v = sub.add_parser("vm", help="build the VM assets and snapshot now")
+    v.set_defaults(func=cmd_vm)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except specmod.SpecError as exc:
+        print(f"moulinette: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InfraError as exc:
+        print(f"moulinette: infrastructure failure (not the submission's fault): {exc}", file=sys.stderr)
+        return EXIT_INFRA
+    except KeyboardInterrupt:
+        return 130

@@ -2,6 +2,8 @@
 
   moulinette grade SUBMISSION [--labs 00,01] [--backend vm|host] [--report DIR]
   moulinette check [LAB]              public cases of one lab, from its folder
+  moulinette prove [--labs 00,01]     reference and alternatives 100/100, skeleton
+                                      failing, every mutant caught: the kill matrix
   moulinette spec-check               every spec checked, nothing run
   moulinette vm                       build the VM's kernel, initramfs and snapshot
 
@@ -105,6 +107,36 @@ def cmd_spec_check(args) -> int:
     return EXIT_USAGE if errors else EXIT_PASS
 
 
+def cmd_outcomes(args) -> int:
+    """Internal: run one submission's cases and write the raw outcomes (for prove)."""
+    variants = dict(v.split("=", 1) for v in args.variant)
+    data = run_cases(Path(args.submission), specmod.select(args.labs), backend=args.backend,
+                     variants=variants, stop_on_fail=args.stop_on_fail)
+    Path(args.out).write_text(json.dumps(data))
+    return EXIT_PASS
+
+
+def cmd_prove(args) -> int:
+    from . import prove
+    labs = specmod.select(args.labs)
+    errors = _check_specs(labs)
+    if errors:
+        print("moulinette prove: the spec is not gradable:\n  " + "\n  ".join(errors), file=sys.stderr)
+        return EXIT_USAGE
+    print(f"proving {', '.join(l.name for l in labs)} on the {args.backend} backend, {args.jobs} at a time")
+    verdicts = prove.prove(labs, backend=args.backend, jobs=args.jobs)
+    for lab in labs:
+        matrix = prove.kill_matrix(lab, verdicts)
+        if matrix:
+            print("\n" + matrix)
+    bad = [v for v in verdicts if not v.ok]
+    print(f"\nprove: {len(verdicts) - len(bad)}/{len(verdicts)} variants as expected"
+          + ("" if not bad else "; wrong: " + ", ".join(f"{v.variant.lab.name}/{v.variant.name}" for v in bad)))
+    if any(v.score and v.score.infra for v in verdicts):
+        return EXIT_INFRA
+    return EXIT_FAIL if bad else EXIT_PASS
+
+
 def cmd_vm(args) -> int:
     from .backends import ensure_snapshot
     from .vm.assets import ensure_assets
@@ -139,6 +171,21 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--submission", help="default: the folder above the lab's")
     common(c)
     c.set_defaults(func=cmd_check)
+
+    pr = sub.add_parser("prove", help="prove the cases: reference, alternatives, skeleton, mutants")
+    pr.add_argument("--labs")
+    pr.add_argument("--jobs", type=int, default=2, help="variants graded at once (one VM each)")
+    pr.add_argument("--backend", choices=["vm", "host"], default=os.environ.get("LABS_BACKEND", "vm"))
+    pr.set_defaults(func=cmd_prove)
+
+    o = sub.add_parser("outcomes")  # internal, for prove
+    o.add_argument("submission")
+    o.add_argument("--labs")
+    o.add_argument("--variant", action="append", default=[])
+    o.add_argument("--backend", default="vm")
+    o.add_argument("--out", required=True)
+    o.add_argument("--stop-on-fail", action="store_true")
+    o.set_defaults(func=cmd_outcomes)
 
     s = sub.add_parser("spec-check", help="check every spec, run nothing")
     s.add_argument("--labs")

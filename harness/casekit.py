@@ -263,6 +263,13 @@ class LabRun:
             inodes[kind] = int(target.split("[")[1].rstrip("]"))
         return inodes
 
+    def ns_of(self, pid: int | str, kind: str) -> int | None:
+        """The inode of one namespace of a process (None if it has gone)."""
+        try:
+            return int(self.machine.readlink(f"/proc/{pid}/ns/{kind}").split("[")[1].rstrip("]"))
+        except OSError:
+            return None
+
     def mounts(self, pid: int | str = 1) -> list[Mount]:
         return parse_mountinfo(self.read(f"/proc/{pid}/mountinfo"))
 

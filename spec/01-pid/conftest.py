@@ -1,0 +1,48 @@
+"""Helpers shared by the public and hidden cases of lab 01-pid."""
+import pytest
+
+from harness.casekit import CaseFailed
+
+
+class Pidns:
+    """Runs the lab's driver, pidns, and reads its report."""
+
+    def __init__(self, lab):
+        self.lab = lab
+
+    def run(self, *argv) -> dict:
+        result = self.lab.run("pidns", *argv)
+        if result.exit != 0:
+            raise CaseFailed(f"`pidns {' '.join(map(str, argv))}` should run to its end",
+                             expected="exit status 0", observed=f"{result.describe()}: {result.stdout.strip()}")
+        return self.parse(result.stdout)
+
+    def start(self, *argv):
+        """Starts `pidns ...` and returns it with the PID it says it spawned."""
+        prog = self.lab.start("pidns", *argv)
+        out = prog.wait_for_output("spawned ")  # stdout is line-buffered: the line is whole
+        return prog, self.parse(out)
+
+    @staticmethod
+    def parse(text: str) -> dict:
+        """{'spawned': 812, 'exited': 42} or {'signaled': 11}, and 'error' lines."""
+        report = {}
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key in ("spawned", "exited", "signaled"):
+                report[key] = int(value)
+            elif key == "error:":
+                report["error"] = value
+        return report
+
+    def child_of(self, prog) -> int:
+        """The host PID of the child pidns cloned, read from the process table."""
+        return self.lab.eventually(lambda: self.lab.only_child(prog.pid), what="the cloned child to appear")
+
+    def kill(self, pid: int) -> None:
+        self.lab.run("kill", "-KILL", pid)
+
+
+@pytest.fixture
+def pidns(lab):
+    return Pidns(lab)

@@ -200,6 +200,11 @@ class LabRun:
             raise InfraError(f"case set-up failed: `{script}` {result.describe()}: {result.stderr.strip()}")
         return result
 
+    def rootfs(self, dest: str) -> str:
+        """A fresh, writable copy of the busybox root filesystem at dest."""
+        self.sh(f"rm -rf {dest} && mkdir -p $(dirname {dest}) && cp -a {self.machine.sub_dir}/rootfs {dest}")
+        return dest
+
     def eventually(self, probe: Callable[[], Any], timeout: float = 5.0, what: str = "the condition",
                    interval: float = 0.02) -> Any:
         """Calls probe until it returns something truthy; fails after timeout."""

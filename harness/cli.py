@@ -137,6 +137,23 @@ def cmd_prove(args) -> int:
     return EXIT_FAIL if bad else EXIT_PASS
 
 
+def cmd_new_mutant(args) -> int:
+    """Writes mutants/LAB/NAME.patch from an edited copy of a reference file."""
+    from . import patches
+    lab = specmod.load(args.lab)
+    edited = Path(args.edited)
+    reference = specmod.SOLUTIONS_DIR / lab.name / (args.file or edited.name)
+    if not reference.exists():
+        print(f"moulinette: no reference {reference} (name it with --file)", file=sys.stderr)
+        return EXIT_USAGE
+    target = specmod.MUTANTS_DIR / lab.name / f"{args.name}.patch"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(patches.make(args.name, reference, edited))
+    print(f"wrote {target.relative_to(ROOT)}: fill in its comment, then declare it in "
+          f"spec/{lab.name}/spec.toml ([[mutant]] file and kills)")
+    return EXIT_PASS
+
+
 def cmd_vm(args) -> int:
     from .backends import ensure_snapshot
     from .vm.assets import ensure_assets
@@ -190,6 +207,13 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("spec-check", help="check every spec, run nothing")
     s.add_argument("--labs")
     s.set_defaults(func=cmd_spec_check)
+
+    nm = sub.add_parser("new-mutant", help="make mutants/LAB/NAME.patch from an edited reference")
+    nm.add_argument("lab")
+    nm.add_argument("name")
+    nm.add_argument("edited", help="an edited copy of the reference file")
+    nm.add_argument("--file", help="which reference file it edits (default: same name)")
+    nm.set_defaults(func=cmd_new_mutant)
 
     v = sub.add_parser("vm", help="build the VM assets and snapshot now")
     v.set_defaults(func=cmd_vm)

@@ -80,3 +80,28 @@ def comment(patch: Path) -> str:
     text = patch.read_text()
     cut = text.find("\n--- ")
     return text[:cut] if cut >= 0 else text
+
+
+TEMPLATE = """Mutant {name} (boundary|safety|resource|logic|return|...)
+
+What is wrong:
+  TODO: the mistake, and what it does at run time.
+
+Why a student writes it:
+  TODO: the reasoning that leads there.
+
+Caught by: TODO_case_id
+
+"""
+
+
+def make(name: str, reference: Path, edited: Path) -> str:
+    """A new mutant: the comment template, then the diff from reference to edited."""
+    import difflib
+    fname = reference.name
+    diff = "".join(difflib.unified_diff(reference.read_text().splitlines(True),
+                                        edited.read_text().splitlines(True),
+                                        f"a/{fname}", f"b/{fname}", n=3))
+    if not diff:
+        raise PatchError(f"{edited} is the same as {reference}")
+    return TEMPLATE.format(name=name) + diff

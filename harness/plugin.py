@@ -32,7 +32,7 @@ from . import spec as specmod
 from .backends import Backend, make_backend
 from .casekit import CaseFailed, LabRun, show, tail
 from .errors import GuestLost, InfraError
-from .submission import Handin, handin, stage, variant
+from .submission import Handin, handin, stage, stage_rootfs, variant
 
 # What a backend must offer for a case that `requires` it.
 CAPABILITIES = {
@@ -86,6 +86,7 @@ class Grading:
         self.sub, self.out = self.workdir / "sub", self.workdir / "out"
         self.sub.mkdir()
         self.out.mkdir()
+        stage_rootfs(self.sub)
         self.labs: dict[str, LabState] = {}
         self._machine: Backend | None = None
         self.baseline: dict | None = None

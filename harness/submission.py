@@ -14,6 +14,7 @@ all the guest ever sees of the submission.
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,3 +80,28 @@ def stage(lab: Lab, hand: Handin, sub_root: Path) -> Path:
         if path is not None:
             shutil.copyfile(path, dest / name)
     return dest
+
+
+BUSYBOX = Path("/bin/busybox")
+
+
+def stage_rootfs(sub_root: Path) -> Path:
+    """A small root filesystem for the labs that change root: busybox and its
+    applets (relative symlinks, so that they work from any mount point),
+    empty /proc, /sys, /dev and /tmp, and minimal /etc.  The same every time,
+    built from Debian's busybox-static; no network needed."""
+    root = sub_root / "rootfs"
+    for d in ("bin", "sbin", "proc", "sys", "dev", "tmp", "etc", "root", "mnt", "var", "usr/bin"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
+    applets = subprocess.run([str(BUSYBOX), "--list"], capture_output=True, text=True, check=True)
+    for applet in applets.stdout.split():
+        if applet != "busybox":
+            (root / "bin" / applet).symlink_to("busybox")
+    (root / "tmp").chmod(0o1777)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
+                                         "nobody:x:65534:65534:nobody:/:/bin/false\n")
+    (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    (root / "etc" / "hostname").write_text("rootfs\n")
+    (root / "etc" / "os-release").write_text("NAME=labs-rootfs\nID=labs\n")
+    return root

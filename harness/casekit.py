@@ -127,7 +127,7 @@ class Program:
                 raise CaseFailed(f"`{show(self.job.argv)}` ended before printing {text!r}",
                                  observed=result.describe(), hint=tail(result.stderr))
             return None
-        return self.lab.eventually(seen, timeout=timeout, what=f"{text!r} printed by {self.job.argv[0]}")
+        return self.lab.eventually(seen, timeout=timeout, what=f"'{text.strip()}' printed by {self.job.argv[0]}")
 
     def signal(self, sig: int) -> None:
         self.job.signal(sig)

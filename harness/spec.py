@@ -109,6 +109,14 @@ class Lab:
         return self.spec_path.parent / CASE_FILES[visibility]
 
 
+def rel(path: Path) -> str:
+    """A path as the project names it: relative to the checkout when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _need(table: dict, key: str, kind, where: str):
     if key not in table:
         raise SpecError(f"{where}: missing '{key}'")
@@ -125,8 +133,12 @@ def _common() -> dict:
 
 def load(name: str) -> Lab:
     """Reads spec/NAME/spec.toml (NAME as '01-pid' or '01')."""
-    path = resolve(name) / "spec.toml"
-    where = str(path.relative_to(ROOT))
+    return load_file(resolve(name) / "spec.toml")
+
+
+def load_file(path: Path) -> Lab:
+    """Reads a spec.toml; the lab is named after its folder."""
+    where = rel(path)
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
@@ -221,7 +233,7 @@ def variant_files(directory: Path, suffix: str) -> list[Path]:
 
 def check(lab: Lab, with_mutants: bool = True) -> list[str]:
     """Every problem found in a lab's spec and files, as readable lines."""
-    where = str(lab.spec_path.relative_to(ROOT))
+    where = rel(lab.spec_path)
     errors: list[str] = []
     ids = [c.id for c in lab.cases]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
@@ -232,7 +244,7 @@ def check(lab: Lab, with_mutants: bool = True) -> list[str]:
         errors.append(f"{where}: passing score {lab.passing} is not between 1 and 100")
     sections = handout_sections(lab.handout) if lab.handout.exists() else []
     if not lab.handout.exists():
-        errors.append(f"{where}: handout {lab.handout.relative_to(ROOT)} is missing")
+        errors.append(f"{where}: handout {rel(lab.handout)} is missing")
     for c in lab.cases:
         w = f"{where}: case '{c.id}'"
         if c.points <= 0:
@@ -252,7 +264,7 @@ def check(lab: Lab, with_mutants: bool = True) -> list[str]:
         for missing in sorted(declared - set(defined)):
             errors.append(f"{where}: {visibility} case '{missing}' has no test_{missing} in {path.name}")
         for extra in sorted(set(defined) - declared):
-            errors.append(f"{path.relative_to(ROOT)}: test_{extra} is not a {visibility} case of the spec")
+            errors.append(f"{rel(path)}: test_{extra} is not a {visibility} case of the spec")
     for binary, sources in lab.binaries.items():
         for src in sources:
             if src not in lab.student_files and not (lab.lab_dir / src).exists():

@@ -14,7 +14,9 @@ class Pidns:
         result = self.lab.run("pidns", *argv)
         if result.exit != 0:
             raise CaseFailed(f"`pidns {' '.join(map(str, argv))}` should run to its end",
-                             expected="exit status 0", observed=f"{result.describe()}: {result.stdout.strip()}")
+                             expected="exit status 0",
+                             observed=result.describe() + (f", after printing: {result.stdout.strip()}"
+                                                           if result.stdout.strip() else ""))
         return self.parse(result.stdout)
 
     def start(self, *argv):

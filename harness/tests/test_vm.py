@@ -1,0 +1,80 @@
+"""The grading VM and its agent: what graded code can and cannot do to it."""
+import errno
+import signal
+import time
+
+import pytest
+
+from harness.backends import Job
+
+
+def test_runs_a_program_and_reports_its_end(guest):
+    r = guest.run(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
+    assert (r.exit, r.stdout, r.stderr) == (3, "out\n", "err\n")
+    r = guest.run(["sh", "-c", "kill -SEGV $$"], timeout=10)
+    assert r.signal == signal.SIGSEGV and "SIGSEGV" in r.describe()
+
+
+def test_a_hung_program_is_killed_at_its_deadline(guest):
+    r = guest.run(["sh", "-c", "sleep 100 & sleep 100"], timeout=0.5)
+    assert r.timed_out and r.signal == signal.SIGKILL and "timed out" in r.describe()
+
+
+def test_a_flood_of_output_is_cut(guest):
+    r = guest.run(["sh", "-c", "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"], timeout=60)
+    assert r.flooded and r.out_total > 64 << 20 and len(r.out) == 1 << 20
+
+
+def test_kill_minus_one_spares_the_agent(guest):
+    guest.run(["sh", "-c", "kill -KILL -1"], timeout=10)
+    assert guest.run(["true"], timeout=10).exit == 0
+
+
+def sleeping(guest):
+    return any(p.comm == "sleep" for p in guest.ps())
+
+
+def test_cleanup_ends_daemons(guest):
+    guest.run(["sh", "-c", "setsid sleep 1000 </dev/null >/dev/null 2>&1 &"], timeout=10)
+    deadline = time.monotonic() + 5
+    while not sleeping(guest) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sleeping(guest)
+    guest.cleanup()
+    assert not sleeping(guest)
+
+
+def test_a_background_program_can_be_watched(guest):
+    job: Job = guest.spawn(["sh", "-c", "echo ready; sleep 100"])
+    while "ready" not in job.peek()[1]:
+        pass
+    assert job.peek()[0] is True
+    job.signal(signal.SIGTERM)
+    assert job.wait(10).signal == signal.SIGTERM
+
+
+def test_file_errors_carry_errno(guest):
+    with pytest.raises(OSError) as exc:
+        guest.read("/no/such/file")
+    assert exc.value.errno == errno.ENOENT
+
+
+def test_programs_run_in_the_job_cgroup_and_as_asked(guest):
+    assert guest.run(["cat", "/proc/self/cgroup"], timeout=10).stdout == "0::/grade/job\n"
+    assert guest.run(["id", "-u"], timeout=10, uid=1000, gid=1000).stdout == "1000\n"
+
+
+def test_the_guest_sees_nothing_of_the_host_but_usr(guest):
+    names = set(guest.listdir("/"))
+    assert "work" not in names and "home" not in names
+    assert guest.listdir("/sub") == [] and guest.listdir("/root") == []
+    assert not guest.run(["sh", "-c", "test -e /etc/shadow"], timeout=10).exit == 0
+    r = guest.run(["sh", "-c", "echo x > /usr/evil"], timeout=10)
+    assert r.exit != 0 and "Read-only" in r.stderr
+
+
+def test_a_memory_hog_is_contained(guest):
+    hog = "a = []\nwhile True: a.append(bytearray(50 << 20))\n"
+    r = guest.run(["/usr/bin/python3", "-c", hog], timeout=60)
+    assert r.signal == signal.SIGKILL
+    assert guest.run(["true"], timeout=10).exit == 0

@@ -35,7 +35,7 @@ mutants: deps
 	$(MOULINETTE) mutate $(labs_opt) --jobs $(JOBS)
 
 docs: deps
-	$(PYTHON) docs/build.py
+	doxygen docs/Doxyfile && echo "docs: build/docs/html/index.html"
 
 bench: deps
 	$(PYTHON) bench/bench.py

@@ -192,7 +192,20 @@ class Guest:
         return answers[1:]
 
     def save_snapshot(self, path: Path, timeout: float = 60.0) -> None:
-        """Migrates the running guest into a file (before any 9p mount)."""
+        """Migrates the running guest into a file (before any 9p mount).
+
+        It waits for the guest's init to have loaded every module first, so
+        that restored guests have them all.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.agent.call("read", 5.0, path="/run/modules-ready")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise InfraError("the guest never finished loading its modules")
+                time.sleep(0.02)
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
         self.qmp({"execute": "migrate", "arguments": {"uri": f"exec:cat > {tmp}"}})
         deadline = time.monotonic() + timeout

@@ -53,6 +53,9 @@ int ns_inode(pid_t pid, const char *type, unsigned long *inode);
 /**
  * @brief Tells whether two processes share a namespace.
  *
+ * @param a    a process, or 0 for the calling process
+ * @param b    another process, or 0 for the calling process
+ * @param type a link name of /proc/PID/ns, e.g. "uts"
  * @return 1 if @p a and @p b are in the same namespace of @p type, 0 if
  *         not, -1 with errno set if either cannot be read
  */

@@ -34,6 +34,8 @@ struct child_status {
  * child like for any other) on a stack of PIDNS_STACK_SIZE bytes taken from
  * the heap.  The child runs fn(arg) and exits with its return value.
  *
+ * @param fn  what the child runs
+ * @param arg passed to fn
  * @return the child's PID in the caller's namespace, or -1 with errno set
  *         (EPERM without CAP_SYS_ADMIN)
  */
@@ -58,6 +60,8 @@ int pidns_wait(pid_t pid, struct child_status *st);
  * re-parented to PID 1, and a zombie nobody waits for stays in the process
  * table - until the payload itself has ended.
  *
+ * @param payload what the payload child runs
+ * @param arg     passed to payload
  * @return the payload's exit code, 128 + the signal that killed it, or -1
  *         with errno set if it could not be started
  */

@@ -79,7 +79,7 @@ pid_t uts_spawn(const struct uts_config *cfg, int (*fn)(void *), void *arg);
  * process itself.
  *
  * @param pid a process in the namespace to join
- * @return 0, or -1 with errno set (ENOENT: no such process; EPERM without
+ * @return 0, or -1 with errno set (ENOENT or ESRCH: no such process; EPERM without
  *         CAP_SYS_ADMIN)
  */
 int uts_join(pid_t pid);

@@ -37,8 +37,13 @@ def _usage_against_files(lab, cg, box: str, report: dict, fields: list[str], mem
              "pids_current": (int(cg.value(f"{box}/pids.current")), "pids.current")}
     for field in fields:
         truth, where = files[field]
-        expect(said.get(field) == truth, f"{field} from cg_read_usage against {where} of {box}",
-               expected=truth, observed=said.get(field))
+        # The group is empty, but the kernel may still settle the last period
+        # of the CPU counters after cgctl read them: they can only have grown.
+        slack = {"cpu_usage_us": 20_000, "nr_throttled": 2}.get(field, 0)
+        got = said.get(field)
+        expect(got is not None and truth - slack <= got <= truth, f"{field} from cg_read_usage against {where} of {box}",
+               expected=truth if not slack else f"{truth} (or at most {slack} less, read a moment earlier)",
+               observed=got)
     if not memory:
         return
     # memory.current is a live counter: the kernel may still free a little.
@@ -85,9 +90,10 @@ def test_teardown_kills_remaining(lab, cg):
 def test_teardown_retries_busy(lab, cg):
     parent = cg.parent()
     box = f"{parent}/box"
-    # Spinners throttled to 1 ms per 100 ms: once killed, each still has to
-    # get the CPU to exit, so the group stays populated for a while.
-    prog, report = cg.held(parent, "box", "--cpu", 1000, 100000, "spinners", 4)
+    # Spinners throttled to 10 ms per 100 ms: once killed, each still has to
+    # get the CPU to exit, which a throttled group does not have for most of
+    # each period: the group stays populated for a while.
+    prog, report = cg.held(parent, "box", "--cpu", 10000, 100000, "spinners", 4, timeout=20.0)
     members = cg.procs(box)
     expect(len(members) == 4, f"{box}/cgroup.procs once the payload has exited",
            expected="4 spinning children", observed=members)

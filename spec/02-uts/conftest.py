@@ -19,6 +19,7 @@ class Utsns:
 
     def __init__(self, lab):
         self.lab = lab
+        self.held = []   # (driver, payload PID) of every held run, stopped after the case
 
     def run(self, *argv, stdin: bytes = b""):
         """Runs `utsns ...` to its end: (result, report)."""
@@ -57,10 +58,22 @@ class Utsns:
                              expected="spawned PID, then the payload's line",
                              observed=out.strip().replace("\n", " | ") or "nothing")
         child = self.lab.eventually(lambda: self.lab.only_child(prog.pid), what="the payload process")
+        self.held.append((prog, child))
         if child != report["spawned"]:
             raise CaseFailed("the PID uts_spawn returned, against the driver's child in the process table",
                              expected=child, observed=report["spawned"])
         return prog, child
+
+    def release(self) -> None:
+        """Kills the held payloads and lets their drivers reap them, so that no
+        orphan is left for the machine to clean up after the case."""
+        for prog, child in self.held:
+            try:
+                self.lab.machine.run(["kill", "-KILL", str(child)], timeout=5.0)
+                prog.job.wait(5.0, kill=True)
+            except Exception:  # the machine's own clean-up comes next anyway
+                pass
+        self.held.clear()
 
     def inside(self, pid: int, name: str) -> str:
         """/proc/sys/kernel/NAME (hostname, domainname) as the UTS namespace of pid has it."""
@@ -101,4 +114,6 @@ class Utsns:
 
 @pytest.fixture
 def utsns(lab):
-    return Utsns(lab)
+    helper = Utsns(lab)
+    yield helper
+    helper.release()

@@ -24,8 +24,7 @@ def test_longest_name_accepted(lab, utsns):
         seen = utsns.inside(child, "hostname")
         expect(seen == name, f"the host name of the payload's namespace, given {what}",
                expected=name, observed=seen)
-        lab.run("kill", "-KILL", child)
-        prog.finish()
+        utsns.release()
 
 
 def test_fuzz_hostnames(lab, utsns):

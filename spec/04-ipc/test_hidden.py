@@ -12,7 +12,7 @@ def test_host_mounts_untouched(lab, ipcns):
         mine = ipcns.mqueue_mounts(child)
         expect(len(mine) >= 2 and mine[-1].fstype == "mqueue", f"the payload's mounts on {ipcns.MQUEUE} "
                f"(/proc/{child}/mountinfo)", expected="its own mqueue mount, on top of the copy of the machine's",
-               observed=f"{len(mine)} mounts")
+               observed="only the copy of the machine's" if len(mine) == 1 else f"{len(mine)} mounts")
         host = ipcns.mqueue_mounts(1)
         expect(len(host) == 1, f"the machine's mounts on {ipcns.MQUEUE} (/proc/1/mountinfo)",
                expected="only its own, unchanged",

@@ -85,7 +85,7 @@ static void show_mounts(const char *dir)
  */
 static int break_out(void)
 {
-	if (chroot("tmp") != 0)
+	if (chroot("/tmp") != 0)
 		return -1;
 	for (int i = 0; i < 64; i++)
 		if (chdir("..") != 0)

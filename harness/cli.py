@@ -4,6 +4,7 @@
   moulinette check [LAB]              public cases of one lab, from its folder
   moulinette prove [--labs 00,01]     reference and alternatives 100/100, skeleton
                                       failing, every mutant caught: the kill matrix
+  moulinette mutate [--labs 00,01]    generated mutants: mutation score against the baselines
   moulinette spec-check               every spec checked, nothing run
   moulinette vm                       build the VM's kernel, initramfs and snapshot
 
@@ -29,7 +30,8 @@ EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 
 def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
               visibility: str = "all", variants: dict[str, Path] | None = None,
-              progress: bool = False, stop_on_fail: bool = False) -> dict:
+              progress: bool = False, stop_on_fail: bool = False, batch: str | None = None,
+              timeouts: str | None = None) -> dict:
     """Runs the labs' cases through pytest; returns the plugin's outcomes."""
     import pytest
     files = [str(lab.test_file(v)) for lab in labs for v in specmod.VISIBILITIES
@@ -46,6 +48,10 @@ def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
             args.append("--progress")
         if stop_on_fail:
             args.append("--stop-on-fail")
+        if batch:
+            args += ["--batch", batch]
+        if timeouts:
+            args += ["--timeouts", timeouts]
         code = pytest.main(args)
         if not out.exists():
             raise InfraError(f"the case runner stopped early (pytest exit code {int(code)})")
@@ -111,7 +117,8 @@ def cmd_outcomes(args) -> int:
     """Internal: run one submission's cases and write the raw outcomes (for prove)."""
     variants = dict(v.split("=", 1) for v in args.variant)
     data = run_cases(Path(args.submission), specmod.select(args.labs), backend=args.backend,
-                     variants=variants, stop_on_fail=args.stop_on_fail)
+                     variants=variants, stop_on_fail=args.stop_on_fail, batch=args.batch,
+                     timeouts=args.timeouts)
     Path(args.out).write_text(json.dumps(data))
     return EXIT_PASS
 
@@ -135,6 +142,32 @@ def cmd_prove(args) -> int:
     if any(v.score and v.score.infra for v in verdicts):
         return EXIT_INFRA
     return EXIT_FAIL if bad else EXIT_PASS
+
+
+def cmd_mutate(args) -> int:
+    """Generated mutants of every lab, graded; scores against the baselines."""
+    from . import mutation
+    labs = specmod.select(args.labs)
+    results = mutation.run(labs, backend=args.backend, jobs=args.jobs)
+    problems = []
+    for r in results:
+        print(f"\n{r.lab.name}: {len(r.killed)} killed of {len(r.valid) - len(r.equivalent)} "
+              f"({len(r.equivalent)} listed as equivalent): mutation score {r.score:.1%}"
+              + ("" if r.score >= 0.9 else " - below the 90% target"))
+        for m in r.survivors:
+            print(f"  survivor {m.id}\n" + "".join("    " + line for line in m.diff.splitlines(True)))
+        for mid in r.unknown:
+            problems.append(f"{r.lab.name}: {mid} could not be graded (infrastructure)")
+        if args.update_baseline:
+            mutation.write_baseline(r)
+            print(f"  baseline written: {mutation.baseline_path(r.lab).relative_to(ROOT)}")
+        else:
+            problems += mutation.compare_with_baseline(r)
+    for p in problems:
+        print("mutate: " + p)
+    print(f"\nmutate: {sum(len(r.valid) for r in results)} valid mutants graded; "
+          + ("no regression" if not problems else f"{len(problems)} problem(s)"))
+    return EXIT_FAIL if problems else EXIT_PASS
 
 
 def cmd_new_mutant(args) -> int:
@@ -195,13 +228,23 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--backend", choices=["vm", "host"], default=os.environ.get("LABS_BACKEND", "vm"))
     pr.set_defaults(func=cmd_prove)
 
-    o = sub.add_parser("outcomes")  # internal, for prove
+    mu = sub.add_parser("mutate", help="generated mutants: mutation score per lab, against the baselines")
+    mu.add_argument("--labs")
+    mu.add_argument("--jobs", type=int, default=2, help="VMs grading at once")
+    mu.add_argument("--backend", choices=["vm", "host"], default=os.environ.get("LABS_BACKEND", "vm"))
+    mu.add_argument("--update-baseline", action="store_true",
+                    help="write each lab's score and survivors as its new baseline")
+    mu.set_defaults(func=cmd_mutate)
+
+    o = sub.add_parser("outcomes")  # internal, for prove and mutate
     o.add_argument("submission")
     o.add_argument("--labs")
     o.add_argument("--variant", action="append", default=[])
     o.add_argument("--backend", default="vm")
     o.add_argument("--out", required=True)
     o.add_argument("--stop-on-fail", action="store_true")
+    o.add_argument("--batch")
+    o.add_argument("--timeouts")
     o.set_defaults(func=cmd_outcomes)
 
     s = sub.add_parser("spec-check", help="check every spec, run nothing")

@@ -54,6 +54,10 @@ def pytest_addoption(parser):
     g.addoption("--progress", action="store_true", help="print one line per case on stderr")
     g.addoption("--stop-on-fail", action="store_true",
                 help="stop a lab at its first failing case (mutation testing)")
+    g.addoption("--batch", default=None, metavar="FILE",
+                help="JSON list of {name, lab, path}: grade each variant in turn, in one machine")
+    g.addoption("--timeouts", default=None, metavar="FILE",
+                help="JSON {lab: {case: seconds}} replacing the spec's case timeouts")
 
 
 @dataclass
@@ -92,6 +96,9 @@ class Grading:
         self.baseline: dict | None = None
         self.started = time.monotonic()
         self.failed_labs: set[str] = set()
+        self.batch = json.loads(Path(opt("--batch")).read_text()) if opt("--batch") else None
+        self.batch_results: dict[str, dict] = {}
+        self.timeouts = json.loads(Path(opt("--timeouts")).read_text()) if opt("--timeouts") else {}
 
     # ------------------------------------------------------------ labs
     def add_lab(self, lab: specmod.Lab) -> None:
@@ -103,6 +110,18 @@ class Grading:
         stage(lab, hand, self.sub)
         (self.out / lab.name).mkdir(exist_ok=True)
         self.labs[lab.name] = LabState(hand)
+
+    def switch(self, entry: dict) -> None:
+        """Batch grading: the next variant of a lab replaces the staged one."""
+        lab = specmod.load(entry["lab"])
+        hand = variant(lab, Path(entry["path"]), self.workdir / "variants" / entry["name"])
+        stage(lab, hand, self.sub)
+        self.labs[lab.name] = LabState(hand)
+        self.failed_labs.discard(lab.name)
+
+    def finish(self, entry: dict) -> None:
+        self.batch_results[entry["name"]] = {"lab": entry["lab"],
+                                             **self._lab_json(self.labs[entry["lab"]])}
 
     @property
     def machine(self) -> Backend:
@@ -170,12 +189,16 @@ class Grading:
             "seconds": round(time.monotonic() - self.started, 2),
             "machine": {"boots": getattr(m, "boots", 0),
                         "ready_seconds": [round(t, 3) for t in getattr(m, "ready_times", [])]},
-            "labs": {name: {"handin": {k: str(v) if v else None for k, v in s.handin.files.items()},
-                            "build": _build_json(s.build),
-                            "cases": {cid: asdict(o) for cid, o in s.outcomes.items()},
-                            "resets": s.resets}
-                     for name, s in self.labs.items()},
+            "labs": {name: self._lab_json(s) for name, s in self.labs.items()},
+            "batch": self.batch_results,
         }
+
+    @staticmethod
+    def _lab_json(s: LabState) -> dict:
+        return {"handin": {k: str(v) if v else None for k, v in s.handin.files.items()},
+                "build": _build_json(s.build),
+                "cases": {cid: asdict(o) for cid, o in s.outcomes.items()},
+                "resets": s.resets}
 
 
 def _build_json(b: buildmod.Build | None) -> dict | None:
@@ -273,6 +296,8 @@ def pytest_collection_modifyitems(session, config, items):
         if public_only and case.visibility != "public":
             drop.append(item)
             continue
+        if case.id in g.timeouts.get(lab.name, {}):
+            case.timeout = float(g.timeouts[lab.name][case.id])
         item.lab, item.case = lab, case
         g.add_lab(lab)
         g.labs[lab.name].outcomes.setdefault(case.id, Outcome("skipped", "not run"))
@@ -282,6 +307,24 @@ def pytest_collection_modifyitems(session, config, items):
     order = {c.id: i for lab in labs.values() for i, c in enumerate(lab.cases)}
     keep.sort(key=lambda it: (getattr(it, "lab", None) and it.lab.name or "", order.get(getattr(getattr(it, "case", None), "id", ""), 0)))
     items[:] = keep
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """With --batch: every variant in turn runs its lab's cases, in one machine."""
+    g = _grading(session.config)
+    if g.batch is None or session.config.option.collectonly:
+        return None
+    for entry in g.batch:
+        g.switch(entry)
+        items = [it for it in session.items if getattr(it, "lab", None) and it.lab.name == entry["lab"]]
+        for i, item in enumerate(items):
+            item._initrequest()  # a fresh fixture request for each run of the item
+            item.config.hook.pytest_runtest_protocol(item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
+            if session.shouldfail or session.shouldstop:
+                break
+        g.finish(entry)
+    return True
 
 
 def pytest_runtest_setup(item):

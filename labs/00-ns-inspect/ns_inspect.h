@@ -31,6 +31,9 @@ struct ns_entry {
  * and fills at most @p max entries.  Like snprintf, it returns how many
  * namespaces the process has, which may be more than @p max: a caller can
  * then retry with a bigger array.  Nothing is written past entries[max - 1].
+ * If one of the links cannot be read, the whole call fails: this happens to
+ * pid_for_children right after unshare(CLONE_NEWPID), while the new
+ * namespace has no process yet (readlink fails with ENOENT).
  *
  * @param pid     the process, or 0 for the calling process
  * @param entries where to write; may be NULL when @p max is 0
@@ -46,7 +49,9 @@ int ns_list(pid_t pid, struct ns_entry *entries, size_t max);
  * @param pid   the process, or 0 for the calling process
  * @param type  a link name of /proc/PID/ns, e.g. "net"
  * @param inode where to store the inode
- * @return 0, or -1 with errno set (ENOENT: no such process or type)
+ * @return 0, or -1 with errno set (ENOENT: no such process or type;
+ *         EINVAL: an empty type, or one holding a '/', which would name some
+ *         other file than a link of /proc/PID/ns)
  */
 int ns_inode(pid_t pid, const char *type, unsigned long *inode);
 

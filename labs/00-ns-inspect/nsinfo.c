@@ -11,6 +11,7 @@
  * With --hold first, nsinfo then prints "ready" and waits for a signal, so
  * that a case can look at the process from outside (/proc/PID/ns, fd).
  *
+ * An error is printed as "error: FUNCTION returned RC, errno NAME (text)".
  * Exit status: 0 done, 1 your function reported an error, 2 bad usage,
  * 3 your function wrote past the array it was given.
  */
@@ -22,36 +23,43 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CANARY 0x5eed5eedUL
+/* What the entries hold before ns_list writes them: not zeros, so that a
+ * type copied without its terminating NUL shows. */
+#define FILL 0x5a
 
 static pid_t parse_pid(const char *arg)
 {
 	return strcmp(arg, "self") == 0 ? 0 : (pid_t)strtol(arg, NULL, 10);
 }
 
-static int fail(const char *what)
+static int fail(const char *function, int rc)
 {
-	printf("error: %s: %s\n", what, strerror(errno));
+	int err = errno;
+	printf("error: %s returned %d, errno %s (%s)\n", function, rc, strerrorname_np(err), strerror(err));
 	return 1;
 }
 
 static int cmd_list(pid_t pid, size_t max)
 {
-	/* One more entry than announced, filled with a canary that must survive. */
-	struct ns_entry *entries = calloc(max + 1, sizeof(*entries));
-	if (!entries)
-		return fail("calloc");
-	entries[max].inode = CANARY;
+	/* One more entry than announced: it must come back untouched. */
+	struct ns_entry *entries = malloc((max + 1) * sizeof(*entries));
+	if (!entries) {
+		perror("nsinfo: malloc");
+		return 2;
+	}
+	memset(entries, FILL, (max + 1) * sizeof(*entries));
+	struct ns_entry untouched;
+	memset(&untouched, FILL, sizeof(untouched));
 	int count = ns_list(pid, max ? entries : NULL, max);
-	if (entries[max].inode != CANARY || entries[max].type[0] != '\0') {
+	if (memcmp(&entries[max], &untouched, sizeof(untouched)) != 0) {
 		printf("overflow: ns_list wrote past entry %zu of %zu\n", max, max);
 		return 3;
 	}
 	if (count < 0)
-		return fail("ns_list");
+		return fail("ns_list", count);
 	printf("count %d\n", count);
 	for (size_t i = 0; i < (size_t)count && i < max; i++)
-		printf("%s %lu\n", entries[i].type, entries[i].inode);
+		printf("%.*s %lu\n", NS_TYPE_MAX, entries[i].type, entries[i].inode);
 	free(entries);
 	return 0;
 }
@@ -59,9 +67,11 @@ static int cmd_list(pid_t pid, size_t max)
 static int cmd_repeat(long times)
 {
 	struct ns_entry entries[16];
-	for (long i = 0; i < times; i++)
-		if (ns_list(0, entries, 16) < 0)
-			return fail("ns_list");
+	for (long i = 0; i < times; i++) {
+		int rc = ns_list(0, entries, 16);
+		if (rc < 0)
+			return fail("ns_list", rc);
+	}
 	printf("done %ld\n", times);
 	return 0;
 }
@@ -72,15 +82,16 @@ static int dispatch(int argc, char **argv)
 		return cmd_list(parse_pid(argv[1]), argc > 2 ? strtoul(argv[2], NULL, 10) : 32);
 	if (argc == 3 && strcmp(argv[0], "inode") == 0) {
 		unsigned long inode;
-		if (ns_inode(parse_pid(argv[1]), argv[2], &inode) != 0)
-			return fail("ns_inode");
+		int rc = ns_inode(parse_pid(argv[1]), argv[2], &inode);
+		if (rc != 0)
+			return fail("ns_inode", rc);
 		printf("%lu\n", inode);
 		return 0;
 	}
 	if (argc == 4 && strcmp(argv[0], "same") == 0) {
 		int same = ns_same(parse_pid(argv[1]), parse_pid(argv[2]), argv[3]);
-		if (same < 0)
-			return fail("ns_same");
+		if (same != 0 && same != 1)
+			return fail("ns_same", same);
 		printf("%s\n", same ? "same" : "different");
 		return 0;
 	}

@@ -21,10 +21,10 @@
 
 /** How a child ended, decoded from waitpid()'s status. */
 struct child_status {
-	int exited;   /**< 1 if it ended with exit() or by returning */
-	int code;     /**< its exit code, when exited */
-	int signaled; /**< 1 if a signal killed it */
-	int signal;   /**< that signal, when signaled */
+	int exited;   /**< 1 if it ended with exit() or by returning, else 0 */
+	int code;     /**< its exit code when exited, else 0 */
+	int signaled; /**< 1 if a signal killed it, else 0 */
+	int signal;   /**< that signal when signaled, else 0 */
 };
 
 /**
@@ -63,7 +63,8 @@ int pidns_wait(pid_t pid, struct child_status *st);
  * @param payload what the payload child runs
  * @param arg     passed to payload
  * @return the payload's exit code, 128 + the signal that killed it, or -1
- *         with errno set if it could not be started
+ *         with errno set if it could not be started (EAGAIN: no more
+ *         processes allowed).  A signal interrupting the wait is no error.
  */
 int pidns_init(int (*payload)(void *), void *arg);
 

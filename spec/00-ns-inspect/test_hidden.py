@@ -22,11 +22,23 @@ def missing_pid(lab) -> int:
 
 def test_missing_process(lab, nsinfo):
     ghost = missing_pid(lab)
-    for argv in (["list", ghost], ["same", ghost, "self", "uts"], ["same", "self", ghost, "uts"]):
+    for argv in (["list", ghost], ["inode", ghost, "uts"], ["same", ghost, "self", "uts"],
+                 ["same", "self", ghost, "uts"]):
         result = lab.run("nsinfo", *argv)
-        expect(result.exit == 1 and result.stdout.startswith("error"),
-               f"`nsinfo {' '.join(map(str, argv))}` for a process that does not exist: -1 and errno",
-               expected="an error (exit 1)", observed=result.stdout.strip() or result.describe())
+        expect("returned -1, errno ENOENT" in result.stdout,
+               f"`nsinfo {' '.join(map(str, argv))}` for a process that does not exist",
+               expected="-1 with errno ENOENT", observed=result.stdout.strip() or result.describe())
+
+
+def test_unreadable_link(lab, nsinfo):
+    # unshare --pid without --fork: the new PID namespace has no process yet,
+    # so the kernel has nothing to show for pid_for_children.
+    other = nsinfo.in_new_namespaces("--pid")
+    result = lab.run("nsinfo", "list", other.pid)
+    expect("returned -1, errno ENOENT" in result.stdout,
+           f"`nsinfo list {other.pid}` when its pid_for_children link cannot be read",
+           expected="-1 with errno ENOENT (the whole call fails)",
+           observed=result.stdout.strip().splitlines()[0] if result.stdout.strip() else result.describe())
 
 
 def test_small_buffer(lab, nsinfo):

@@ -44,7 +44,8 @@ def test_inode_of_one_type(lab, nsinfo):
     truth = lab.ns(other.pid)["net"]
     expect(result.stdout.strip() == str(truth), f"`nsinfo inode {other.pid} net`",
            expected=truth, observed=result.stdout.strip() or "nothing")
-    bogus = lab.run("nsinfo", "inode", other.pid, "bogus")
-    expect(bogus.exit == 1 and "error" in bogus.stdout,
-           "ns_inode of a type /proc/PID/ns does not have must fail (-1, errno ENOENT)",
-           expected="an error", observed=bogus.stdout.strip() or bogus.describe())
+    for kind, errno in (("bogus", "ENOENT"), ("", "EINVAL"), ("../../self/ns/net", "EINVAL")):
+        result = lab.run("nsinfo", "inode", other.pid, kind)
+        expect(f"returned -1, errno {errno}" in result.stdout,
+               f"ns_inode({other.pid}, \"{kind}\"): not a link of /proc/PID/ns",
+               expected=f"-1 with errno {errno}", observed=result.stdout.strip() or result.describe())

@@ -27,12 +27,15 @@ class Pidns:
 
     @staticmethod
     def parse(text: str) -> dict:
-        """{'spawned': 812, 'exited': 42} or {'signaled': 11}, and 'error' lines."""
+        """{'spawned': 812, 'exited': 42, 'status': {...}} or {'signaled': 11, ...},
+        and the 'error' line if any."""
         report = {}
         for line in text.splitlines():
             key, _, value = line.partition(" ")
             if key in ("spawned", "exited", "signaled"):
                 report[key] = int(value)
+            elif key == "status":
+                report["status"] = {k: int(v) for k, v in (f.split("=") for f in value.split())}
             elif key == "error:":
                 report["error"] = value
         return report
@@ -41,8 +44,13 @@ class Pidns:
         """The host PID of the child pidns cloned, read from the process table."""
         return self.lab.eventually(lambda: self.lab.only_child(prog.pid), what="the cloned child to appear")
 
-    def kill(self, pid: int) -> None:
-        self.lab.run("kill", "-KILL", pid)
+    def error(self, *argv, uid=None, gid=None) -> str:
+        """The error line pidns prints (from 'returned'), or what happened instead."""
+        result = self.lab.run("pidns", *argv, uid=uid, gid=gid)
+        for line in result.stdout.splitlines():
+            if line.startswith("error: "):
+                return line.split(" ", 2)[2]
+        return result.stdout.strip() or result.describe()
 
 
 @pytest.fixture

@@ -48,3 +48,51 @@ def test_killing_init_ends_namespace(lab, pidns):
     result = prog.finish(5.0)
     expect("signaled 9" in result.stdout, "what pidns_wait reported for a PID 1 killed with SIGKILL",
            expected="signaled 9", observed=result.stdout.strip().splitlines()[-1:] or result.describe())
+
+
+def test_init_returns_payload_status(lab, pidns):
+    for argv, code in ((("init-exit", 7), 7), (("init-crash",), 139)):
+        report = pidns.run(*argv)
+        expect(report.get("exited") == code, f"the exit code of a PID 1 running pidns_init ({argv[0]})",
+               expected=f"exited {code}" + (" (128 + SIGSEGV)" if code == 139 else ""),
+               observed=", ".join(f"{k} {v}" for k, v in report.items() if k in ("exited", "signaled", "error")))
+    result = lab.run("pidns", "init-alone", 5)
+    expect("init returned 5" in result.stdout, "pidns_init called directly, with a payload returning 5",
+           expected="init returned 5", observed=result.stdout.strip() or result.describe())
+
+
+def test_errors_reported(lab, pidns):
+    said = pidns.error("exit", 0, uid=1000, gid=1000)
+    expect("returned -1, errno EPERM" in said, "pidns_spawn run by an ordinary user (no CAP_SYS_ADMIN)",
+           expected="-1 with errno EPERM", observed=said)
+    said = pidns.error("stranger")
+    expect("returned -1, errno ECHILD" in said, "pidns_wait on a process that is not a child",
+           expected="-1 with errno ECHILD", observed=said)
+    said = pidns.lab.run("prlimit", "--nproc=1", "/out/01-pid/pidns", "init-alone", 0, uid=1000, gid=1000)
+    line = next((l for l in said.stdout.splitlines() if l.startswith("error: ")), said.stdout.strip())
+    expect("pidns_init returned -1, errno EAGAIN" in line,
+           "pidns_init when fork fails (an ordinary user limited to one process)",
+           expected="-1 with errno EAGAIN", observed=line or said.describe())
+
+
+def test_wait_survives_signals(lab, pidns):
+    # SIGALRM every 20 ms, without SA_RESTART: waits fail with EINTR.
+    report = pidns.run("--interrupt", "slow", 4)
+    expect(report.get("exited") == 4, "pidns_wait while signals keep interrupting it",
+           expected="exited 4", observed=report.get("error") or report)
+    result = lab.run("pidns", "--interrupt", "init-alone", 3)
+    expect("init returned 3" in result.stdout, "pidns_init while signals keep interrupting its wait",
+           expected="init returned 3", observed=result.stdout.strip() or result.describe())
+
+
+def test_no_stack_leak(lab, pidns):
+    def vm_size(n: int) -> int:
+        prog = lab.start("pidns", "--hold", "many", n)
+        prog.wait_for_output("ready\n")
+        kb = int(lab.status(prog.pid)["VmSize"].split()[0])
+        prog.signal(9)
+        return kb
+    one, forty = vm_size(1), vm_size(40)
+    expect(forty - one < 8 * 1024,
+           "the driver's virtual memory (VmSize in /proc/PID/status) after 40 spawns, against 1",
+           expected="about the same: each clone stack freed", observed=f"{(forty - one) // 1024} MiB more")

@@ -576,6 +576,19 @@ static void op_signal(const struct msg *m)
 	put_str("ok", "1");
 }
 
+/* Whether a cgroup.events file says "populated 1". */
+static int cgroup_populated(const char *events)
+{
+	char text[256];
+	int fd = open(events, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	return strstr(text, "populated 1") != NULL;
+}
+
 /* Kills every process started for the host, however it tried to hide. */
 static void op_cleanup(void)
 {
@@ -589,7 +602,9 @@ static void op_cleanup(void)
 	do {
 		usleep(2000);
 		reap();
-		busy = 0;
+		/* Done when the kernel says the cgroup is empty: killed processes
+		 * of a dying PID namespace take a while to go. */
+		busy = cgroup_populated("/sys/fs/cgroup/grade/cgroup.events");
 		for (int i = 0; i < MAX_JOBS; i++)
 			busy |= jobs[i].used && !jobs[i].done;
 		clock_gettime(CLOCK_MONOTONIC, &now);

@@ -1,6 +1,8 @@
 """moulinette: grade lab submissions inside a throwaway VM.
 
   moulinette grade SUBMISSION [--labs 00,01] [--backend vm|host] [--report DIR]
+  moulinette grade-all CLASS --report DIR [--jobs 2]
+                                      every student of a class; gradebook.csv; resumable
   moulinette check [LAB]              public cases of one lab, from its folder
   moulinette prove [--labs 00,01]     reference and alternatives 100/100, skeleton
                                       failing, every mutant caught: the kill matrix
@@ -88,6 +90,24 @@ def cmd_grade(args) -> int:
     else:
         print(reports.text(report, verbose=not args.quiet))
     return EXIT_INFRA if report.infra else (EXIT_PASS if report.passed else EXIT_FAIL)
+
+
+def cmd_grade_all(args) -> int:
+    from . import classroom
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        print(f"moulinette: {folder} is not a folder", file=sys.stderr)
+        return EXIT_USAGE
+    labs = specmod.select(args.labs)
+    errors = [e for lab in labs for e in specmod.check(lab, with_mutants=False)]
+    if errors:
+        print("moulinette: the spec is not gradable:\n  " + "\n  ".join(errors), file=sys.stderr)
+        return EXIT_USAGE
+    rows = classroom.grade_all(folder, Path(args.report), labs, jobs=args.jobs, backend=args.backend)
+    counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "INFRA")}
+    print(f"grade-all: {counts['PASS']} passed, {counts['FAIL']} failed, {counts['INFRA']} to grade again "
+          f"(infrastructure); gradebook: {Path(args.report) / 'gradebook.csv'}")
+    return EXIT_INFRA if counts["INFRA"] else EXIT_PASS
 
 
 def cmd_check(args) -> int:
@@ -187,6 +207,13 @@ def cmd_new_mutant(args) -> int:
     return EXIT_PASS
 
 
+def cmd_bundle(args) -> int:
+    from . import bundle
+    dest = bundle.build(Path(args.dest))
+    print(f"student bundle: {dest} (labs, public cases, harness, docs; nothing private)")
+    return EXIT_PASS
+
+
 def cmd_vm(args) -> int:
     from .backends import ensure_snapshot
     from .vm.assets import ensure_assets
@@ -215,6 +242,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print results.json instead of the table")
     common(g)
     g.set_defaults(func=cmd_grade)
+
+    ga = sub.add_parser("grade-all", help="grade every submission of a class folder")
+    ga.add_argument("folder", help="one folder (or git checkout) per student")
+    ga.add_argument("--report", required=True, help="where each student's reports and gradebook.csv go")
+    ga.add_argument("--labs", help="comma list (default: all)")
+    ga.add_argument("--jobs", type=int, default=2, help="students graded at once (one VM each)")
+    ga.add_argument("--backend", choices=["vm", "host"], default=os.environ.get("LABS_BACKEND", "vm"))
+    ga.set_defaults(func=cmd_grade_all)
 
     c = sub.add_parser("check", help="public cases of one lab (run from the lab's folder)")
     c.add_argument("lab", nargs="?")
@@ -257,6 +292,10 @@ def parser() -> argparse.ArgumentParser:
     nm.add_argument("edited", help="an edited copy of the reference file")
     nm.add_argument("--file", help="which reference file it edits (default: same name)")
     nm.set_defaults(func=cmd_new_mutant)
+
+    b = sub.add_parser("bundle", help="build what students get into DEST")
+    b.add_argument("dest")
+    b.set_defaults(func=cmd_bundle)
 
     v = sub.add_parser("vm", help="build the VM assets and snapshot now")
     v.set_defaults(func=cmd_vm)

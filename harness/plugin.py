@@ -346,6 +346,7 @@ def lab(request):
     """The lab under test, built, on the grading machine (see casekit.LabRun)."""
     item = request.node
     g = _grading(request.config)
+    g.machine  # started (or restored) outside the case's time budget
     built = g.build(item.lab)
     if not built.ok:
         raise CaseFailed(f"the lab did not build: {built.reason}",

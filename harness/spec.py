@@ -75,6 +75,7 @@ class Lab:
     mutants: list[Mutant]
     equivalent: dict[str, str]   # generated mutant id -> why it is equivalent
     spec_path: Path
+    bundle: bool = False         # a student bundle's copy: public cases only
 
     @property
     def number(self) -> str:
@@ -171,7 +172,8 @@ def load_file(path: Path) -> Lab:
                passing=int(data.get("passing", common.get("passing", 70))),
                student_files=student, binaries=binaries, ldlibs=list(build.get("ldlibs", [])),
                norm=norm, cases=cases, mutants=mutants,
-               equivalent=dict(data.get("equivalent", {})), spec_path=path)
+               equivalent=dict(data.get("equivalent", {})), spec_path=path,
+               bundle=bool(data.get("bundle", False)))
 
 
 def resolve(name: str) -> Path:
@@ -238,7 +240,7 @@ def check(lab: Lab, with_mutants: bool = True) -> list[str]:
     ids = [c.id for c in lab.cases]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         errors.append(f"{where}: case '{dup}' is listed more than once")
-    if lab.total != 100:
+    if lab.total != 100 and not lab.bundle:
         errors.append(f"{where}: case points sum to {lab.total}, not 100")
     if not 0 < lab.passing <= 100:
         errors.append(f"{where}: passing score {lab.passing} is not between 1 and 100")
@@ -257,7 +259,7 @@ def check(lab: Lab, with_mutants: bool = True) -> list[str]:
             errors.append(f"{w}: handout has no section '{c.section}'")
         if c.timeout <= 0:
             errors.append(f"{w}: timeout must be positive")
-    for visibility in VISIBILITIES:
+    for visibility in VISIBILITIES[:1] if lab.bundle else VISIBILITIES:
         path = lab.test_file(visibility)
         declared = {c.id for c in lab.cases if c.visibility == visibility}
         defined = test_functions(path)
@@ -272,9 +274,9 @@ def check(lab: Lab, with_mutants: bool = True) -> list[str]:
     for student in lab.student_files:
         if not (lab.lab_dir / student).exists():
             errors.append(f"{where}: the skeleton labs/{lab.name}/{student} is missing")
-        if not (SOLUTIONS_DIR / lab.name / student).exists():
+        if not (SOLUTIONS_DIR / lab.name / student).exists() and not lab.bundle:
             errors.append(f"{where}: the reference solutions/{lab.name}/{student} is missing")
-    if with_mutants:
+    if with_mutants and not lab.bundle:
         errors += _check_mutants(lab, where, set(ids))
     return errors
 

@@ -54,8 +54,9 @@ def test_child_in_group(lab, cg):
     parent = cg.parent()
     box = f"{parent}/box"
     prog = cg.start("run", parent, "box", "park")
-    out = cg.wait_for(prog, "parked")
-    report = cg.parse(out)
+    cg.wait_for(prog, "parked")
+    # The payload may print before cgctl prints what cg_spawn returned.
+    report = cg.parse(cg.wait_for(prog, "spawned "))
     child = report.get("spawned")
     members = cg.procs(box)
     expect(members == [child], f"{box}/cgroup.procs while the payload runs",

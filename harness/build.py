@@ -95,6 +95,7 @@ def build(lab: Lab, run: Runner, src: str, out: str, host_out: Path) -> Build:
     the binaries (a case may check that graded code did not replace them).
     """
     start = time.monotonic()
+    host_out.mkdir(parents=True, exist_ok=True)  # graded code may have removed it
     log: list[str] = []
     objects: dict[str, str] = {}
     sources = sorted({s for srcs in lab.binaries.values() for s in srcs})
@@ -131,5 +132,8 @@ def build(lab: Lab, run: Runner, src: str, out: str, host_out: Path) -> Build:
 
 
 def fingerprint(folder: Path) -> dict[str, str]:
+    """sha256 of every file of a build folder (empty if graded code removed it)."""
+    if not folder.is_dir():
+        return {}
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.iterdir()) if p.is_file()}

@@ -124,8 +124,8 @@ class Program:
                 return out
             if not running:
                 result = self.finish(1.0)
-                raise CaseFailed(f"`{show(self.job.argv)}` ended before printing {text!r}",
-                                 observed=result.describe(), hint=tail(result.stderr))
+                raise CaseFailed(f"`{show(self.job.argv)}` ended before printing '{text.strip()}'",
+                                 observed=result.describe())
             return None
         return self.lab.eventually(seen, timeout=timeout, what=f"'{text.strip()}' printed by {self.job.argv[0]}")
 

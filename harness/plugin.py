@@ -156,9 +156,9 @@ class Grading:
         self.labs[lab.name].resets.append(why)
         machine = self.machine
         machine.reset()
-        for state in self.labs.values():
+        for name, state in self.labs.items():
             b = state.build
-            if b and b.ok and b.digests and buildmod.fingerprint(Path(next(iter(b.digests))).parent) != b.digests:
+            if b and b.ok and buildmod.fingerprint(self.out / name) != b.digests:
                 state.build = None
 
     def after_case(self, lab: specmod.Lab, case: specmod.Case) -> None:

@@ -217,17 +217,18 @@ def machine_state(m: Backend) -> dict:
         except OSError:
             return []
 
-    def lines(path):
+    def ipc(kind):
         try:
-            return sorted(m.read(path).decode(errors="replace").splitlines()[1:])
+            rows = m.read(f"/proc/sysvipc/{kind}").decode(errors="replace").splitlines()[1:]
         except OSError:
             return []
+        return sorted(f"{kind} key {int(r.split()[0]):#x} id {r.split()[1]}" for r in rows)
     from .casekit import parse_mountinfo
     state = {
         "mounts": sorted(f"{x.point} ({x.fstype})" for x in parse_mountinfo(m.read("/proc/self/mountinfo").decode())),
         "links": listing("/sys/class/net"),
         "named netns": listing("/run/netns"),
-        "IPC objects": lines("/proc/sysvipc/shm") + lines("/proc/sysvipc/msg") + lines("/proc/sysvipc/sem"),
+        "IPC objects": ipc("shm") + ipc("msg") + ipc("sem"),
         "hostname": [m.read("/proc/sys/kernel/hostname").decode().strip()],
     }
     if m.cgroup_parent:

@@ -168,7 +168,17 @@ def cmd_mutate(args) -> int:
     """Generated mutants of every lab, graded; scores against the baselines."""
     from . import mutation
     labs = specmod.select(args.labs)
-    results = mutation.run(labs, backend=args.backend, jobs=args.jobs)
+    only = {lab.name: mutation.baseline_survivors(lab) for lab in labs} if args.survivors else None
+    results = mutation.run(labs, backend=args.backend, jobs=args.jobs, only=only)
+    if args.survivors:
+        for r in results:
+            print(f"\n{r.lab.name}: of the baseline's {len(only[r.lab.name])} survivors, {len(r.killed)} are "
+                  f"killed now, {len(r.equivalent)} listed as equivalent, {len(r.survivors)} survive:")
+            for m in r.survivors:
+                print(f"  survivor {m.id}\n" + "".join("    " + line for line in m.diff.splitlines(True)))
+        print("\nmutate --survivors grades the baseline's survivors only: run mutate once more, in full, "
+              "before writing a baseline")
+        return EXIT_PASS
     problems = []
     for r in results:
         print(f"\n{r.lab.name}: {len(r.killed)} killed of {len(r.valid) - len(r.equivalent)} "
@@ -269,6 +279,8 @@ def parser() -> argparse.ArgumentParser:
     mu.add_argument("--backend", choices=["vm", "host"], default=os.environ.get("LABS_BACKEND", "vm"))
     mu.add_argument("--update-baseline", action="store_true",
                     help="write each lab's score and survivors as its new baseline")
+    mu.add_argument("--survivors", action="store_true",
+                    help="grade only the baseline's survivors (a quick check while sharpening cases)")
     mu.set_defaults(func=cmd_mutate)
 
     o = sub.add_parser("outcomes")  # internal, for prove and mutate

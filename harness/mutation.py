@@ -58,6 +58,7 @@ class Mutant:
     file: str
     text: str          # the whole mutated file
     diff: str
+    digest: str = ""   # of its object code, once validated
 
 
 def tokens(source: str) -> list[Tok]:
@@ -128,10 +129,10 @@ def edits(source: str) -> list[tuple[str, int, int, str]]:
             for new in ROR[t.text]:
                 found.append(("ror", t.start, t.end, new))
         elif t.kind == "number" and not (i > 0 and toks[i - 1].text == "["):
-            value = int(re.sub(r"[uUlL]+$", "", t.text), 0)
+            value, spell = _c_integer(t.text)
             for new in sorted({0, 1, value - 1, value + 1} - {value}):
                 if new >= 0:
-                    found.append(("const", t.start, t.end, str(new)))
+                    found.append(("const", t.start, t.end, spell(new)))
         elif t.kind == "ident" and t.text in ("if", "while") and i + 1 < len(toks) and toks[i + 1].text == "(":
             close = _closing(toks, i + 1)
             if close > 0:
@@ -158,6 +159,16 @@ def edits(source: str) -> list[tuple[str, int, int, str]]:
                 if a != b:
                     found.append(("swap", toks[i + 1].end, toks[close].start, f"{b}, {a}"))
     return found
+
+
+def _c_integer(text: str):
+    """A C integer literal's value, and how to write another in its base."""
+    digits = re.sub(r"[uUlL]+$", "", text)
+    if digits[:2] in ("0x", "0X"):
+        return int(digits, 16), lambda v: hex(v)
+    if len(digits) > 1 and digits[0] == "0":
+        return int(digits, 8), lambda v: "0" + format(v, "o") if v else "0"
+    return int(digits), str
 
 
 def _is_control_close(toks: list[Tok], i: int) -> bool:
@@ -215,21 +226,28 @@ def _object(lab: Lab, files: dict[str, str], folder: Path) -> tuple[bool, str]:
 
 def validate(lab: Lab, mutants: list[Mutant]) -> tuple[list[Mutant], int, int]:
     """The mutants that compile and change the object code; also counts the
-    ones that do not compile and the ones identical to the reference."""
+    ones that do not compile and the ones identical to the reference.  Each
+    valid mutant's digest (of its object code) is set: mutants that compile
+    to the same code are one mutant, graded once."""
+    from concurrent.futures import ThreadPoolExecutor
     reference = {n: (SOLUTIONS_DIR / lab.name / n).read_text() for n in lab.student_files}
-    with tempfile.TemporaryDirectory() as tmp:
-        ok, ref_digest = _object(lab, reference, Path(tmp))
-        if not ok:
-            raise RuntimeError(f"the reference of {lab.name} does not compile")
-    valid, broken, identical = [], 0, 0
-    for m in mutants:
+
+    def digest(files: dict[str, str]) -> tuple[bool, str]:
         with tempfile.TemporaryDirectory() as tmp:
-            ok, digest = _object(lab, {**reference, m.file: m.text}, Path(tmp))
+            return _object(lab, files, Path(tmp))
+    ok, ref_digest = digest(reference)
+    if not ok:
+        raise RuntimeError(f"the reference of {lab.name} does not compile")
+    with ThreadPoolExecutor() as pool:
+        results = list(pool.map(lambda m: digest({**reference, m.file: m.text}), mutants))
+    valid, broken, identical = [], 0, 0
+    for m, (ok, d) in zip(mutants, results):
         if not ok:
             broken += 1
-        elif digest == ref_digest:
+        elif d == ref_digest:
             identical += 1
         else:
+            m.digest = d
             valid.append(m)
     return valid, broken, identical
 
@@ -298,20 +316,31 @@ def grade_batches(entries: list[dict], labs: list[Lab], timeouts: dict, backend:
     return results
 
 
-def run(labs: list[Lab], backend: str = "vm", jobs: int = 2, log=print) -> list[LabResult]:
+def run(labs: list[Lab], backend: str = "vm", jobs: int = 2, only: dict[str, set[str]] | None = None,
+        log=print) -> list[LabResult]:
+    """Generates, validates and grades every lab's mutants (only those named
+    in `only`, per lab, when given); returns each lab's result."""
     import time
     start = time.monotonic()
     prepared, entries = [], []
     with tempfile.TemporaryDirectory(prefix="labs-mutants-") as tmp:
         for lab in labs:
             valid, broken, identical = validate(lab, generate(lab))
+            if only is not None:
+                valid = [m for m in valid if m.id in only.get(lab.name, set())]
+            graded = {}
+            for m in valid:
+                # One representative per object code; listed equivalents are
+                # known survivors and are not graded.
+                if m.id not in lab.equivalent and m.digest not in graded:
+                    graded[m.digest] = m
+                    path = Path(tmp) / lab.name / f"m{len(graded):04d}.patch"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_text(m.diff)
+                    entries.append({"name": f"{lab.name}/{m.digest}", "lab": lab.name, "path": str(path)})
             log(f"{lab.name}: {len(valid) + broken + identical} generated, {len(valid)} valid "
-                f"({broken} do not compile, {identical} compile to the reference's code)")
-            for n, m in enumerate(valid):
-                path = Path(tmp) / lab.name / f"m{n:04d}.patch"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(m.diff)
-                entries.append({"name": f"{lab.name}/{m.id}", "lab": lab.name, "path": str(path)})
+                f"({broken} do not compile, {identical} compile to the reference's code); "
+                f"{len(graded)} distinct to grade")
             prepared.append((lab, valid, broken, identical))
         log(f"timing the references, then grading {len(entries)} mutants in {jobs} VMs...")
         timeouts = reference_timeouts(labs, backend)
@@ -320,19 +349,26 @@ def run(labs: list[Lab], backend: str = "vm", jobs: int = 2, log=print) -> list[
     for lab, valid, broken, identical in prepared:
         killed, survivors, equivalent, unknown = [], [], [], []
         for m in valid:
-            o = outcomes.get(f"{lab.name}/{m.id}")
+            if m.id in lab.equivalent:
+                equivalent.append(m.id)
+                continue
+            o = outcomes.get(f"{lab.name}/{m.digest}")
             statuses = [c["status"] for c in o["cases"].values()] if o else []
             if o and (not o["build"] or not o["build"]["ok"] or "failed" in statuses):
                 killed.append(m.id)
             elif not o or "infra" in statuses:
                 unknown.append(m.id)
-            elif m.id in lab.equivalent:
-                equivalent.append(m.id)
             else:
                 survivors.append(m)
         results.append(LabResult(lab, len(valid) + broken + identical, broken, identical, valid,
                                  killed, survivors, equivalent, unknown, time.monotonic() - start))
     return results
+
+
+def baseline_survivors(lab: Lab) -> set[str]:
+    import json
+    path = baseline_path(lab)
+    return set(json.loads(path.read_text())["survivors"]) if path.exists() else set()
 
 
 def compare_with_baseline(r: LabResult) -> list[str]:

@@ -305,8 +305,16 @@ def pytest_collection_modifyitems(session, config, items):
         keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
-    order = {c.id: i for lab in labs.values() for i, c in enumerate(lab.cases)}
-    keep.sort(key=lambda it: (getattr(it, "lab", None) and it.lab.name or "", order.get(getattr(getattr(it, "case", None), "id", ""), 0)))
+    # Cases run in spec order; when stopping at the first failure (mutation
+    # testing, with the reference's timings as timeouts), the quickest first.
+    def rank(item):
+        lab, case = getattr(item, "lab", None), getattr(item, "case", None)
+        if lab is None:
+            return ("", 0)
+        if g.stop_on_fail and g.timeouts.get(lab.name):
+            return (lab.name, g.timeouts[lab.name].get(case.id, 0))
+        return (lab.name, [c.id for c in lab.cases].index(case.id))
+    keep.sort(key=rank)
     items[:] = keep
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -60,8 +61,39 @@ def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
         return json.loads(out.read_text())
 
 
-def grade(submission: Path, labs: list[specmod.Lab], **kw) -> scoring.Report:
-    return scoring.score(labs, run_cases(submission, labs, **kw))
+def run_cases_parallel(submission: Path, labs: list[specmod.Lab], jobs: int, backend: str = "vm",
+                       visibility: str = "all") -> dict:
+    """The labs split over `jobs` child processes, each with its own guest;
+    their outcomes merged as if from one run."""
+    from concurrent.futures import ThreadPoolExecutor
+    groups: list[list[specmod.Lab]] = [[] for _ in range(min(jobs, len(labs)))]
+    for lab in sorted(labs, key=lambda l: -sum(c.timeout for c in l.cases)):  # heaviest first
+        min(groups, key=lambda g: sum(c.timeout for l in g for c in l.cases)).append(lab)
+    with tempfile.TemporaryDirectory(prefix="labs-parallel-") as tmp:
+        def one(i: int) -> dict:
+            out = Path(tmp) / f"{i}.json"
+            subprocess.run([sys.executable, "-m", "harness", "outcomes", str(submission), "--labs",
+                            ",".join(l.name for l in groups[i]), "--backend", backend,
+                            "--visibility", visibility, "--out", str(out)], cwd=ROOT)
+            if not out.exists():
+                raise InfraError(f"grading {', '.join(l.name for l in groups[i])} stopped early")
+            return json.loads(out.read_text())
+        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
+            parts = list(pool.map(one, range(len(groups))))
+    merged = {**parts[0], "labs": {}, "seconds": max(p["seconds"] for p in parts),
+              "machine": {"boots": sum(p["machine"]["boots"] for p in parts),
+                          "ready_seconds": [t for p in parts for t in p["machine"]["ready_seconds"]]}}
+    for p in parts:
+        merged["labs"].update(p["labs"])
+    return merged
+
+
+def grade(submission: Path, labs: list[specmod.Lab], jobs: int = 1, **kw) -> scoring.Report:
+    if jobs > 1 and len(labs) > 1:
+        data = run_cases_parallel(submission, labs, jobs, kw.get("backend", "vm"), kw.get("visibility", "all"))
+    else:
+        data = run_cases(submission, labs, **kw)
+    return scoring.score(labs, data)
 
 
 def _check_specs(labs: list[specmod.Lab]) -> list[str]:
@@ -81,8 +113,8 @@ def cmd_grade(args) -> int:
     if not args.quiet:
         print(f"grading {submission} ({', '.join(l.name for l in labs)}) on the {args.backend} backend",
               file=sys.stderr)
-    report = grade(submission, labs, backend=args.backend, visibility=args.visibility,
-                   progress=not args.quiet)
+    report = grade(submission, labs, jobs=args.jobs, backend=args.backend, visibility=args.visibility,
+                   progress=not args.quiet and args.jobs == 1)
     if args.report:
         reports.write(report, Path(args.report))
     if args.json:
@@ -121,7 +153,7 @@ def cmd_check(args) -> int:
     else:
         submission = specmod.LABS_DIR
     args.submission, args.labs, args.visibility = str(submission), lab.name, "public"
-    args.report, args.json = None, False
+    args.report, args.json, args.jobs = None, False, 1
     return cmd_grade(args)
 
 
@@ -137,8 +169,8 @@ def cmd_outcomes(args) -> int:
     """Internal: run one submission's cases and write the raw outcomes (for prove)."""
     variants = dict(v.split("=", 1) for v in args.variant)
     data = run_cases(Path(args.submission), specmod.select(args.labs), backend=args.backend,
-                     variants=variants, stop_on_fail=args.stop_on_fail, batch=args.batch,
-                     timeouts=args.timeouts)
+                     visibility=args.visibility, variants=variants, stop_on_fail=args.stop_on_fail,
+                     batch=args.batch, timeouts=args.timeouts)
     Path(args.out).write_text(json.dumps(data))
     return EXIT_PASS
 
@@ -250,6 +282,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--report", help="write results.json, junit.xml and report.txt here")
     g.add_argument("--visibility", choices=["public", "all"], default="all")
     g.add_argument("--json", action="store_true", help="print results.json instead of the table")
+    g.add_argument("--jobs", type=int, default=1, help="guests grading its labs at once")
     common(g)
     g.set_defaults(func=cmd_grade)
 
@@ -288,6 +321,7 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--labs")
     o.add_argument("--variant", action="append", default=[])
     o.add_argument("--backend", default="vm")
+    o.add_argument("--visibility", default="all")
     o.add_argument("--out", required=True)
     o.add_argument("--stop-on-fail", action="store_true")
     o.add_argument("--batch")

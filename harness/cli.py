@@ -100,16 +100,24 @@ def _check_specs(labs: list[specmod.Lab]) -> list[str]:
     return [e for lab in labs for e in specmod.check(lab)]
 
 
-def cmd_grade(args) -> int:
-    submission = Path(args.submission)
-    if not submission.is_dir():
-        print(f"moulinette: {submission} is not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    labs = specmod.select(args.labs)
+class UsageError(Exception):
+    """Bad input on the command line: said on stderr, exit status 2."""
+
+
+def _gradable(folder: Path, names: str | None) -> list[specmod.Lab]:
+    """The labs to grade, once the folder exists and their specs are sound."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder")
+    labs = specmod.select(names)
     errors = [e for lab in labs for e in specmod.check(lab, with_mutants=False)]
     if errors:
-        print("moulinette: the spec is not gradable:\n  " + "\n  ".join(errors), file=sys.stderr)
-        return EXIT_USAGE
+        raise UsageError("the spec is not gradable:\n  " + "\n  ".join(errors))
+    return labs
+
+
+def cmd_grade(args) -> int:
+    submission = Path(args.submission)
+    labs = _gradable(submission, args.labs)
     if not args.quiet:
         print(f"grading {submission} ({', '.join(l.name for l in labs)}) on the {args.backend} backend",
               file=sys.stderr)
@@ -127,14 +135,7 @@ def cmd_grade(args) -> int:
 def cmd_grade_all(args) -> int:
     from . import classroom
     folder = Path(args.folder)
-    if not folder.is_dir():
-        print(f"moulinette: {folder} is not a folder", file=sys.stderr)
-        return EXIT_USAGE
-    labs = specmod.select(args.labs)
-    errors = [e for lab in labs for e in specmod.check(lab, with_mutants=False)]
-    if errors:
-        print("moulinette: the spec is not gradable:\n  " + "\n  ".join(errors), file=sys.stderr)
-        return EXIT_USAGE
+    labs = _gradable(folder, args.labs)
     rows = classroom.grade_all(folder, Path(args.report), labs, jobs=args.jobs, backend=args.backend)
     counts = {v: sum(r.verdict == v for r in rows) for v in ("PASS", "FAIL", "INFRA")}
     print(f"grade-all: {counts['PASS']} passed, {counts['FAIL']} failed, {counts['INFRA']} to grade again "
@@ -352,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except specmod.SpecError as exc:
+    except (specmod.SpecError, UsageError) as exc:
         print(f"moulinette: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except InfraError as exc:

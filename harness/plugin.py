@@ -87,6 +87,7 @@ class Grading:
         self.submission = Path(opt("--submission")).resolve()
         self.variants = dict(v.split("=", 1) for v in opt("--variant"))
         self.workdir = Path(tempfile.mkdtemp(prefix="labs-grade-"))
+        self.workdir.chmod(0o755)  # cases also run the lab's programs as an ordinary user
         self.sub, self.out = self.workdir / "sub", self.workdir / "out"
         self.sub.mkdir()
         self.out.mkdir()

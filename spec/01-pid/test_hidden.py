@@ -68,7 +68,7 @@ def test_errors_reported(lab, pidns):
     said = pidns.error("stranger")
     expect("returned -1, errno ECHILD" in said, "pidns_wait on a process that is not a child",
            expected="-1 with errno ECHILD", observed=said)
-    said = pidns.lab.run("prlimit", "--nproc=1", "/out/01-pid/pidns", "init-alone", 0, uid=1000, gid=1000)
+    said = lab.run("prlimit", "--nproc=1", f"{lab.out}/pidns", "init-alone", 0, uid=1000, gid=1000)
     line = next((l for l in said.stdout.splitlines() if l.startswith("error: ")), said.stdout.strip())
     expect("pidns_init returned -1, errno EAGAIN" in line,
            "pidns_init when fork fails (an ordinary user limited to one process)",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -65,21 +64,14 @@ def run_cases_parallel(submission: Path, labs: list[specmod.Lab], jobs: int, bac
                        visibility: str = "all") -> dict:
     """The labs split over `jobs` child processes, each with its own guest;
     their outcomes merged as if from one run."""
-    from concurrent.futures import ThreadPoolExecutor
+    from . import children
     groups: list[list[specmod.Lab]] = [[] for _ in range(min(jobs, len(labs)))]
     for lab in sorted(labs, key=lambda l: -sum(c.timeout for c in l.cases)):  # heaviest first
         min(groups, key=lambda g: sum(c.timeout for l in g for c in l.cases)).append(lab)
-    with tempfile.TemporaryDirectory(prefix="labs-parallel-") as tmp:
-        def one(i: int) -> dict:
-            out = Path(tmp) / f"{i}.json"
-            subprocess.run([sys.executable, "-m", "harness", "outcomes", str(submission), "--labs",
-                            ",".join(l.name for l in groups[i]), "--backend", backend,
-                            "--visibility", visibility, "--out", str(out)], cwd=ROOT)
-            if not out.exists():
-                raise InfraError(f"grading {', '.join(l.name for l in groups[i])} stopped early")
-            return json.loads(out.read_text())
-        with ThreadPoolExecutor(max_workers=len(groups)) as pool:
-            parts = list(pool.map(one, range(len(groups))))
+    parts = children.outcomes([[str(submission), "--labs", ",".join(l.name for l in g), "--backend", backend,
+                                "--visibility", visibility] for g in groups], jobs)
+    if any(p is None for p in parts):
+        raise InfraError("a grading process stopped early (its output is above)")
     merged = {**parts[0], "labs": {}, "seconds": max(p["seconds"] for p in parts),
               "machine": {"boots": sum(p["machine"]["boots"] for p in parts),
                           "ready_seconds": [t for p in parts for t in p["machine"]["ready_seconds"]]}}

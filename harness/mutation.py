@@ -292,27 +292,20 @@ def reference_timeouts(labs: list[Lab], backend: str) -> dict:
 
 def grade_batches(entries: list[dict], labs: list[Lab], timeouts: dict, backend: str,
                   jobs: int) -> dict[str, dict]:
-    """Grades the entries in `jobs` machines at once; returns name -> lab outcome."""
+    """Grades the entries in `jobs` guests at once, each stopping at a
+    mutant's first failing case; returns name -> lab outcome."""
     import json
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
-    from .spec import ROOT
+    from . import children
     chunks = [entries[i::jobs] for i in range(jobs) if entries[i::jobs]]
     with tempfile.TemporaryDirectory(prefix="labs-mutate-") as tmp:
         (Path(tmp) / "timeouts.json").write_text(json.dumps(timeouts))
-
-        def run(index: int) -> dict:
-            batch, out = Path(tmp) / f"batch{index}.json", Path(tmp) / f"out{index}.json"
-            batch.write_text(json.dumps(chunks[index]))
-            subprocess.run([sys.executable, "-m", "harness", "outcomes", str(SOLUTIONS_DIR),
-                            "--labs", ",".join(l.name for l in labs), "--backend", backend,
-                            "--batch", str(batch), "--timeouts", str(Path(tmp) / "timeouts.json"),
-                            "--stop-on-fail", "--out", str(out)], cwd=ROOT)
-            return json.loads(out.read_text())["batch"] if out.exists() else {}
+        runs = [[str(SOLUTIONS_DIR), "--labs", ",".join(l.name for l in labs), "--backend", backend,
+                 "--batch", children.batch_file(Path(tmp), f"batch{i}", chunk),
+                 "--timeouts", str(Path(tmp) / "timeouts.json"), "--stop-on-fail"]
+                for i, chunk in enumerate(chunks)]
         results: dict[str, dict] = {}
-        with ThreadPoolExecutor(max_workers=len(chunks) or 1) as pool:
-            for part in pool.map(run, range(len(chunks))):
-                results.update(part)
+        for part in children.outcomes(runs, jobs):
+            results.update(part["batch"] if part else {})
     return results
 
 

@@ -6,18 +6,15 @@ For every lab:
 - every hand-written mutant compiles and fails at least the cases its spec
   entry names (the kill matrix shows every case it fails, named or not).
 
-Each variant is graded like a submission, in its own fresh guest; several
-run at once (--jobs), each in its own process and VM.
+A lab's variants are graded one after the other in one guest (a variant
+that leaves the guest dirty makes the next one start in a fresh guest, as
+between cases); several labs run at once (--jobs), each in its own process
+and guest.
 """
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,7 +37,6 @@ class Verdict:
     score: LabScore | None
     ok: bool
     why: str
-    seconds: float
 
 
 def variants(lab: specmod.Lab) -> list[Variant]:
@@ -51,23 +47,6 @@ def variants(lab: specmod.Lab) -> list[Variant]:
     for m in lab.mutants:
         found.append(Variant(lab, "mutant", m.name, specmod.MUTANTS_DIR / lab.name / m.file, m.kills))
     return found
-
-
-def grade_variant(v: Variant, backend: str) -> LabScore | None:
-    """Grades one variant in a child process (its own pytest run and guest)."""
-    submission = specmod.LABS_DIR if v.kind == "skeleton" else specmod.SOLUTIONS_DIR
-    with tempfile.TemporaryDirectory(prefix="labs-prove-") as tmp:
-        out = Path(tmp) / "outcomes.json"
-        cmd = [sys.executable, "-m", "harness", "outcomes", str(submission), "--labs", v.lab.name,
-               "--backend", backend, "--out", str(out)]
-        if v.path:
-            cmd += ["--variant", f"{v.lab.name}={v.path}"]
-        proc = subprocess.run(cmd, cwd=specmod.ROOT, capture_output=True, text=True)
-        if not out.exists():
-            sys.stderr.write(proc.stdout + proc.stderr)
-            return None
-        data = json.loads(out.read_text())
-    return score_lab(v.lab, data["labs"].get(v.lab.name))
 
 
 def judge(v: Variant, s: LabScore | None) -> tuple[bool, str]:
@@ -94,21 +73,39 @@ def judge(v: Variant, s: LabScore | None) -> tuple[bool, str]:
     return True, f"caught by {', '.join(v.kills)}"
 
 
+def entry(v: Variant) -> dict:
+    """The variant as a batch entry: the files laid over the reference."""
+    if v.kind == "reference":
+        path = specmod.SOLUTIONS_DIR / v.lab.name
+    elif v.kind == "skeleton":
+        path = specmod.LABS_DIR / v.lab.name
+    else:
+        path = v.path
+    return {"name": f"{v.kind}/{v.name}", "lab": v.lab.name, "path": str(path)}
+
+
 def prove(labs: list[specmod.Lab], backend: str = "vm", jobs: int = 2, log=print) -> list[Verdict]:
-    todo = [v for lab in labs for v in variants(lab)]
-    verdicts: list[Verdict] = []
+    """Every lab's variants graded in one guest per lab, `jobs` labs at once."""
+    from . import children
+    per_lab = [variants(lab) for lab in labs]
+    verdicts: dict[int, list[Verdict]] = {}
 
-    def one(v: Variant) -> Verdict:
-        start = time.monotonic()
-        s = grade_variant(v, backend)
-        ok, why = judge(v, s)
-        verdict = Verdict(v, s, ok, why, time.monotonic() - start)
-        log(f"  {'ok ' if ok else 'BAD'} {v.lab.name:<16} {v.kind:<11} {v.name:<28} {why}  ({verdict.seconds:.1f}s)")
-        return verdict
+    def done(index: int, data: dict | None) -> None:
+        found = []
+        for v in per_lab[index]:
+            raw = (data or {}).get("batch", {}).get(entry(v)["name"])
+            s = score_lab(v.lab, raw) if raw else None
+            ok, why = judge(v, s)
+            found.append(Verdict(v, s, ok, why))
+            log(f"  {'ok ' if ok else 'BAD'} {v.lab.name:<16} {v.kind:<11} {v.name:<28} {why}")
+        verdicts[index] = found
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        verdicts = list(pool.map(one, todo))
-    return verdicts
+    with tempfile.TemporaryDirectory(prefix="labs-prove-") as tmp:
+        runs = [[str(specmod.SOLUTIONS_DIR), "--labs", lab.name, "--backend", backend,
+                 "--batch", children.batch_file(Path(tmp), lab.name, [entry(v) for v in per_lab[i]])]
+                for i, lab in enumerate(labs)]
+        children.outcomes(runs, jobs, done)
+    return [v for i in range(len(labs)) for v in verdicts[i]]
 
 
 def kill_matrix(lab: specmod.Lab, verdicts: list[Verdict]) -> str:

@@ -6,12 +6,6 @@ namespace that is not made private stays a peer of it, and what the
 student's code mounts there then shows up in the machine's own mount table
 (/proc/1/mountinfo), where the case looks.  The container root file systems
 are copies of the busybox tree inside it (/tmp/m03/root).
-
-The grading VM's root is its initramfs (rootfs), the one mount pivot_root(2)
-always refuses to move (EINVAL, whatever the new root).  An ordinary host
-boots from a disk mounted over it; the cases that pivot run the driver
-through /tmp/m03/on-a-real-root, which does the same in a mount namespace of
-its own: the whole tree bind-mounted and moved over /, propagation kept.
 """
 import re
 import stat
@@ -22,28 +16,6 @@ import pytest
 from harness.casekit import CaseFailed, show, tail
 
 BASE = "/tmp/m03"                 # the shared tmpfs every case works in
-TOP = "/tmp/m03-top"              # where the launcher builds its root (private /tmp)
-LAUNCHER = f"{BASE}/on-a-real-root"
-
-LAUNCHER_SCRIPT = f"""#!/bin/sh
-# on-a-real-root PROGRAM [ARG...]: runs PROGRAM as on an ordinary host, from a
-# root that is a mount.  The grading VM's root is its initramfs, the one mount
-# pivot_root(2) cannot move.  So: a mount namespace of its own that keeps the
-# propagation of every mount (what PROGRAM leaks still reaches the VM), the
-# whole tree bind-mounted on {TOP} and moved over /, and a chroot into it.
-# PROGRAM keeps this script's PID and working directory.
-# (util-linux's tools, by path: busybox sh prefers its own applets.)
-set -e
-if [ "$1" != --in-namespace ]; then
-	exec /usr/bin/unshare --mount --propagation unchanged "$0" --in-namespace "$PWD" "$@"
-fi
-cwd=$2
-shift 2
-/usr/bin/mount --rbind / {TOP}
-cd {TOP}
-/usr/bin/mount --move . /
-exec /usr/sbin/chroot . /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
-"""
 
 # What a container's /dev must hold, and nothing of the host's besides.
 DEV_NODES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9), "tty": (5, 0)}
@@ -72,8 +44,7 @@ class Mnt:
     def __init__(self, lab):
         self.lab = lab
         self.containers = []      # (driver, container's PID 1) to end before leaving
-        lab.sh(f"mkdir -p {BASE} {TOP} && mount -t tmpfs m03 {BASE} && mount --make-shared {BASE}")
-        lab.machine.write(LAUNCHER, LAUNCHER_SCRIPT.encode(), 0o755)
+        lab.sh(f"mkdir -p {BASE} && mount -t tmpfs m03 {BASE} && mount --make-shared {BASE}")
 
     def close(self):
         # Not lab.sh: it must run even when the case has used up its time.
@@ -83,7 +54,7 @@ class Mnt:
             self.lab.machine.run(["kill", "-KILL", str(child)], timeout=5)
             prog.job.wait(5.0, kill=True)
         # A lazy unmount of /tmp/m03 takes every mount below it along.
-        self.lab.machine.run(["/bin/sh", "-c", f"umount -l {BASE}; rm -rf {BASE} {TOP}; true"], timeout=15)
+        self.lab.machine.run(["/bin/sh", "-c", f"umount -l {BASE}; rm -rf {BASE}; true"], timeout=15)
 
     # ------------------------------------------------------------- set-up
     def root(self, name: str = "root") -> str:
@@ -96,18 +67,16 @@ class Mnt:
         return paths
 
     # ------------------------------------------------------------ running
-    def start(self, *argv, real_root: bool = False):
-        """Starts mntns; real_root: through the launcher (needed to pivot)."""
-        if real_root:
-            return self.lab.start(LAUNCHER, f"{self.lab.out}/mntns", *argv)
+    def start(self, *argv):
+        """Starts mntns."""
         return self.lab.start("mntns", *argv)
 
-    def held(self, *argv, real_root: bool = False, ready: str = "ready\n", timeout: float = 10.0):
+    def held(self, *argv, ready: str = "ready\n", timeout: float = 10.0):
         """Starts `mntns --hold ...` (a container holds by itself) and waits until it
         prints `ready`; returns (program, output)."""
         if argv[0] != "container":
             argv = ("--hold", *argv)
-        prog = self.start(*argv, real_root=real_root)
+        prog = self.start(*argv)
         said = "mntns " + show([str(a) for a in argv])
 
         def seen():
@@ -127,8 +96,8 @@ class Mnt:
         return prog, self.lab.eventually(seen, timeout=timeout, what=f"{ready.strip()!r} from `{said}`")
 
     def container(self, root: str):
-        """`mntns container ROOT` from a real root; returns (driver, container's PID 1 as the machine sees it)."""
-        prog, _ = self.held("container", root, real_root=True, ready="container ready\n")
+        """`mntns container ROOT`; returns (driver, container's PID 1 as the machine sees it)."""
+        prog, _ = self.held("container", root, ready="container ready\n")
         child = self.lab.eventually(lambda: self.lab.only_child(prog.pid), what="the container's first process")
         self.containers.append((prog, child))
         return prog, child

@@ -48,7 +48,7 @@ def test_chroot_creates_root(lab, mnt):
 
 def test_escape_proof(lab, mnt):
     root = mnt.root()
-    prog, out = mnt.held("escape", "pivot", root, real_root=True)
+    prog, out = mnt.held("escape", "pivot", root)
     # Once out of its chroot, mntns reaches the top of its namespace's mount
     # tree: every mount the namespace holds is now in its mountinfo.
     theirs = lab.mounts(prog.pid)

@@ -46,7 +46,7 @@ def test_chroot_enters_root(lab, mnt):
 def test_pivot_hides_host(lab, mnt):
     root = mnt.root()
     listing = sorted(lab.machine.listdir(root))
-    prog, _ = mnt.held("pivot", root, real_root=True)
+    prog, _ = mnt.held("pivot", root)
     theirs = lab.mounts(prog.pid)
     left = [m for m in theirs if m.point != "/"]
     expect(not left, f"the mounts mntns still sees after mnt_pivot_root (/proc/{prog.pid}/mountinfo)",

@@ -36,7 +36,9 @@ struct uts_config {
  *
  * The host name must be 1 to UTS_NAME_MAX bytes long, the domain name 0 to
  * UTS_NAME_MAX bytes; neither may be NULL.  Lengths are in bytes (strlen),
- * not in characters.  Nothing is created, nothing is printed.
+ * not in characters.  No name is read past its (UTS_NAME_MAX + 1)th byte:
+ * a name with no NUL in its first 65 bytes is too long, whatever follows
+ * (strnlen).  Nothing is created, nothing is printed.
  *
  * @param cfg the configuration to check
  * @return NULL if cfg is valid, else a short constant sentence naming the
@@ -56,18 +58,24 @@ const char *uts_config_error(const struct uts_config *cfg);
  *    the errno of the call that failed.  Only once the names are set does
  *    it run fn(arg), and it exits with fn's return value.  If naming
  *    failed, it exits without running fn.
- * 3. The parent waits for that report.  On failure it reaps the child and
- *    returns -1 with the child's errno.
+ * 3. The parent waits for that report, reading again when a signal
+ *    interrupts it (EINTR).  On failure it reaps the child and returns -1
+ *    with the child's errno; if the child died before reporting, with EIO.
  *
- * The caller's own host name and domain name never change.
+ * The caller's own host name and domain name never change, and no file
+ * descriptor or memory is left behind, by the caller or in the child: the
+ * child holds only what the caller held before the call.
  *
  * @param cfg the names to give the new namespace
  * @param fn  what the child runs once its namespace is named
  * @param arg passed to fn
  * @return the child's PID (the caller waits for it with waitpid()), or -1
- *         with errno set: EINVAL for an invalid cfg, EPERM without
- *         CAP_SYS_ADMIN, ENOSPC when no more UTS namespaces may be created,
- *         or whatever sethostname() or setdomainname() failed with in the child
+ *         with errno set: EINVAL for an invalid cfg, EMFILE when no file
+ *         descriptor is left for the pipe, ENOMEM when the stack cannot be
+ *         allocated, EPERM without CAP_SYS_ADMIN, ENOSPC when no more UTS
+ *         namespaces may be created, whatever sethostname() or
+ *         setdomainname() failed with in the child, or EIO if the child died
+ *         before it could report
  */
 pid_t uts_spawn(const struct uts_config *cfg, int (*fn)(void *), void *arg);
 
@@ -80,7 +88,9 @@ pid_t uts_spawn(const struct uts_config *cfg, int (*fn)(void *), void *arg);
  *
  * @param pid a process in the namespace to join
  * @return 0, or -1 with errno set (ENOENT or ESRCH: no such process; EPERM without
- *         CAP_SYS_ADMIN)
+ *         CAP_SYS_ADMIN; EMFILE when no file descriptor is left).  File
+ *         descriptor 0 is a descriptor like any other: when stdin is closed,
+ *         open() may return it.
  */
 int uts_join(pid_t pid);
 

@@ -45,19 +45,22 @@ struct child_args {
 	int unused_fd; /* read end: the parent's business */
 };
 
-/* Names the UTS namespace the caller is in: 0, or -1 with errno set. */
+/* Names the UTS namespace the caller is in: 0, or the errno of the call
+ * that failed (what the child reports to its parent). */
 static int name_namespace(const struct uts_config *cfg)
 {
 	if (sethostname(cfg->hostname, strlen(cfg->hostname)) != 0)
-		return -1;
-	return setdomainname(cfg->domainname, strlen(cfg->domainname));
+		return errno;
+	if (setdomainname(cfg->domainname, strlen(cfg->domainname)) != 0)
+		return errno;
+	return 0;
 }
 
 static int child_main(void *p)
 {
 	struct child_args *a = p;
 	close(a->unused_fd);
-	int err = name_namespace(a->cfg) == 0 ? 0 : errno;
+	int err = name_namespace(a->cfg);
 	/*
 	 * The parent is blocked reading this word: it must not say the child
 	 * started before the names are in place, nor at all if naming failed.
@@ -77,10 +80,12 @@ static int read_report(int fd)
 	do
 		got = read(fd, &err, sizeof(err));
 	while (got < 0 && errno == EINTR);
-	if (got < 0)
-		return errno;
+	/*
+	 * A pipe read fails with EINTR only, handled above.  Anything but a
+	 * whole word is the end of the pipe: the child died before reporting.
+	 */
 	if (got != (ssize_t)sizeof(err))
-		return EIO; /* the pipe closed first: the child died before reporting */
+		return EIO;
 	return err;
 }
 
@@ -116,19 +121,23 @@ pid_t uts_spawn(const struct uts_config *cfg, int (*fn)(void *), void *arg)
 		return -1;
 	struct child_args args = {cfg, fn, arg, sync_pipe[1], sync_pipe[0]};
 	pid_t pid = clone_child(&args);
-	int err = pid < 0 ? errno : 0;
+	if (pid < 0) {
+		int saved = errno;
+		close(sync_pipe[0]);
+		close(sync_pipe[1]);
+		errno = saved;
+		return -1;
+	}
 	/*
 	 * Our copy of the write end must go before we read: if the child dies
 	 * without writing, its copy closes and read() sees the end of the pipe
 	 * - as long as no other copy is left open.
 	 */
 	close(sync_pipe[1]);
-	if (pid > 0)
-		err = read_report(sync_pipe[0]);
+	int err = read_report(sync_pipe[0]);
 	close(sync_pipe[0]);
-	if (pid > 0 && err != 0)
-		reap(pid); /* it exits on its own; leave no zombie behind */
 	if (err != 0) {
+		reap(pid); /* it exits on its own; leave no zombie behind */
 		errno = err;
 		return -1;
 	}

@@ -29,7 +29,8 @@ class Utsns:
     @staticmethod
     def parse(text: str) -> dict:
         """{'spawned': 812, 'payload': 'hostname box-1 domainname lab', 'exited': 0,
-        'error': 'uts_spawn: EINVAL (Invalid argument)', 'invalid': '...', 'joined': '...'}"""
+        'error': 'uts_spawn returned -1, errno EINVAL (Invalid argument)', 'invalid': '...',
+        'joined': '...'}"""
         report = {}
         for line in text.splitlines():
             key, _, value = line.partition(" ")
@@ -74,6 +75,25 @@ class Utsns:
             except Exception:  # the machine's own clean-up comes next anyway
                 pass
         self.held.clear()
+
+    def fds(self, pid: int) -> dict[int, str]:
+        """The open file descriptors of pid and what each points to (/proc/PID/fd)."""
+        held = {}
+        for fd in self.lab.machine.listdir(f"/proc/{pid}/fd"):
+            try:
+                held[int(fd)] = self.lab.machine.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+        return held
+
+    def extra_fds(self, pid: int) -> str:
+        """pid's descriptors beyond 0, 1 and 2 (what the grader gives every program), said
+        for a student; empty if there is none."""
+        return ", ".join(f"fd {fd} -> {target}" for fd, target in sorted(self.fds(pid).items()) if fd > 2)
+
+    def said(self, result) -> str:
+        """A program's output on one line, or how it ended if it printed nothing."""
+        return result.stdout.strip().replace("\n", " | ") or result.describe()
 
     def inside(self, pid: int, name: str) -> str:
         """/proc/sys/kernel/NAME (hostname, domainname) as the UTS namespace of pid has it."""

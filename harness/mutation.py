@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import re
 import subprocess
 import tempfile
@@ -238,7 +239,7 @@ def validate(lab: Lab, mutants: list[Mutant]) -> tuple[list[Mutant], int, int]:
     ok, ref_digest = digest(reference)
     if not ok:
         raise RuntimeError(f"the reference of {lab.name} does not compile")
-    with ThreadPoolExecutor() as pool:
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         results = list(pool.map(lambda m: digest({**reference, m.file: m.text}), mutants))
     valid, broken, identical = [], 0, 0
     for m, (ok, d) in zip(mutants, results):

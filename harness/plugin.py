@@ -94,6 +94,7 @@ class Grading:
         stage_rootfs(self.sub)
         self.labs: dict[str, LabState] = {}
         self._machine: Backend | None = None
+        self.broken: InfraError | None = None
         self.baseline: dict | None = None
         self.started = time.monotonic()
         self.failed_labs: set[str] = set()
@@ -126,9 +127,15 @@ class Grading:
 
     @property
     def machine(self) -> Backend:
+        if self.broken:  # it failed to start (twice): no use trying for every case
+            raise self.broken
         if self._machine is None:
             machine = make_backend(self.backend_name, self.sub, self.out)
-            machine.start()
+            try:
+                machine.start()
+            except InfraError as exc:
+                self.broken = exc
+                raise
             self._machine = machine
             self.baseline = machine_state(machine)
         return self._machine

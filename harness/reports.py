@@ -21,8 +21,9 @@ def _indent(text: str, pad: str) -> str:
 
 
 def lab_text(lab: LabScore, verbose: bool = True) -> str:
-    lines = [f"{lab.name:<16} {lab.title:<44} {lab.points:>3}/{lab.max:<3} {lab.verdict}"]
-    if not lab.build_ok:
+    points = "-" if lab.infra else lab.points
+    lines = [f"{lab.name:<16} {lab.title:<44} {points:>3}/{lab.max:<3} {lab.verdict}"]
+    if not lab.build_ok and lab.build_reason:
         lines.append(f"  build failed: {lab.build_reason}")
         if verbose and lab.build_log.strip():
             lines.append(_indent(_tail(lab.build_log, 30), "    | "))
@@ -54,7 +55,7 @@ def text(report: Report, verbose: bool = True) -> str:
 def gradescope(report: Report) -> dict:
     tests = []
     for lab in report.labs:
-        if not lab.build_ok or lab.norm:
+        if lab.build_reason or lab.norm:
             tests.append({"name": f"{lab.name}: build and norm", "score": 0, "max_score": 0,
                           "status": "failed", "visibility": "visible",
                           "output": "\n".join(filter(None, [lab.build_reason, *lab.norm,

@@ -6,7 +6,7 @@
 - A lab that does not build scores 0; so does a lab whose student code calls a
   function the norm refuses (the cases still run, for the feedback).
 - A lab with an infrastructure failure gets no score at all: it is reported
-  as such and must be graded again.
+  as such, left out of the total, and must be graded again.
 - A lab passes with at least its spec's passing score (70 by default), as a
   percentage of the points that could be earned.
 """
@@ -66,11 +66,13 @@ class Report:
 
     @property
     def points(self) -> int:
-        return sum(lab.points for lab in self.labs)
+        """Over the labs that were graded: a lab with an infrastructure
+        failure has no score yet, and counts neither way."""
+        return sum(lab.points for lab in self.labs if not lab.infra)
 
     @property
     def max(self) -> int:
-        return sum(lab.max for lab in self.labs)
+        return sum(lab.max for lab in self.labs if not lab.infra)
 
     @property
     def infra(self) -> bool:

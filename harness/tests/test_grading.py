@@ -4,6 +4,8 @@ Each is scored with a clear reason - the compiler's output, the norm, the
 signal, the timeout - and the reports are written.
 """
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness import spec as specmod
+from harness.vm.assets import ensure_assets
 
 SUBMISSIONS = Path(__file__).with_name("submissions")
 
@@ -57,3 +60,22 @@ def test_a_crash_names_the_signal(tmp_path):
 def test_a_hang_is_reported_as_a_timeout(tmp_path):
     code, out, _ = grade(SUBMISSIONS / "hang", "01", tmp_path)
     assert code == 1 and "timed out after" in out
+
+
+def test_a_guest_that_never_boots_is_an_infrastructure_failure(tmp_path):
+    """No score at all, exit status 3, and the reason - never a 0 for the student."""
+    fake = tmp_path / "qemu-that-hangs"
+    fake.write_text("#!/bin/sh\nexec sleep 600\n")
+    fake.chmod(0o755)
+    empty_cache = tmp_path / "cache"  # the same assets, without a snapshot: a cold boot
+    assets = ensure_assets()
+    shutil.copytree(assets.directory, empty_cache / assets.directory.name,
+                    ignore=shutil.ignore_patterns("snapshot.bin"))
+    env = {**os.environ, "LABS_QEMU": str(fake), "LABS_BOOT_TIMEOUT": "2",
+           "LABS_CACHE": str(empty_cache), "LABS_KVM": "0"}
+    proc = subprocess.run([sys.executable, "-m", "harness", "grade", str(specmod.SOLUTIONS_DIR), "--labs", "00"],
+                          cwd=specmod.ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "infrastructure failure" in proc.stdout + proc.stderr
+    assert "the grading VM did not start" in proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("Points 0/0")  # no lab graded, none held against anyone

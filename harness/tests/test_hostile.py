@@ -35,8 +35,8 @@ EXPECTED = {
     "write_everywhere": (r"root files: left owned.*the next case ran in a fresh guest", None, 12, 12),
     "agent_port": (r"Points 100/100", r"note:", 12, 12),
     "daemon": (r"Points \d+/100", r"processes: left", 11, 12),
-    "leaks": (r"mounts: left /mnt/leak.*IPC objects: left shm key 0x1ea4.*hostname: left owned"
-              r".*cgroups: left leak.*fresh guest", None, 11, 12),
+    "leaks": (r"mounts: left /mnt/leak.*/run/netns/leak.*named netns: left leak.*IPC objects: left shm key 0x1ea4"
+              r".*hostname: left owned.*cgroups: left leak.*fresh guest", None, 11, 12),
     "snoop": (r"snoop: 0 found", r"FOUND", 11, 12),
     "compile_snoop": (r"pid_lab.c does not compile.*No such file or directory", r"reference solution", 0, 0),
     "wrong_names": (r"missing pid_lab.c", None, 0, 0),

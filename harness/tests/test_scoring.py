@@ -6,6 +6,7 @@ from harness import reports, scoring
 from harness import spec as specmod
 
 LAB = specmod.load("00")
+LEAK = LAB.case("no_fd_leak").points
 
 
 def outcomes(statuses: dict, build_ok=True, norm=()) -> dict:
@@ -24,13 +25,15 @@ def test_full_marks():
 
 def test_a_failed_case_costs_its_points():
     report = scoring.score([LAB], outcomes({"no_fd_leak": "failed"}))
-    assert report.points == 85 and report.passed
+    assert report.points == 100 - LEAK and report.passed
 
 
 def test_below_the_passing_score_fails():
-    failing = {c.id: "failed" for c in LAB.cases[:4]}     # 55 points lost
+    failing = {c.id: "failed" for c in LAB.cases[:4]}
+    lost = sum(c.points for c in LAB.cases[:4])
+    assert lost > 30
     report = scoring.score([LAB], outcomes(failing))
-    assert report.points == 45 and not report.passed
+    assert report.points == 100 - lost and not report.passed
 
 
 def test_a_build_failure_scores_zero():
@@ -45,29 +48,30 @@ def test_a_norm_violation_scores_zero():
 
 def test_skipped_cases_count_neither_way():
     report = scoring.score([LAB], outcomes({"no_fd_leak": "skipped"}))
-    assert (report.points, report.max, report.passed) == (85, 85, True)
+    assert (report.points, report.max, report.passed) == (100 - LEAK, 100 - LEAK, True)
 
 
 def test_an_infrastructure_failure_is_no_verdict():
     report = scoring.score([LAB], outcomes({"no_fd_leak": "infra"}))
     assert report.infra and not report.passed
     assert report.labs[0].verdict == "INFRA"
+    assert (report.points, report.max) == (0, 0)  # left out of the total until graded again
 
 
 def test_text_report_ends_with_points():
     text = reports.text(scoring.score([LAB], outcomes({"no_fd_leak": "failed"})))
-    assert text.splitlines()[-1] == "Points 85/100"
+    assert text.splitlines()[-1] == f"Points {100 - LEAK}/100"
     assert "FAIL" in text
 
 
 def test_gradescope_format():
     data = reports.gradescope(scoring.score([LAB], outcomes({"no_fd_leak": "failed"})))
     json.dumps(data)
-    assert data["score"] == 85 and data["execution_time"] == 3
+    assert data["score"] == 100 - LEAK and data["execution_time"] == 3
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}
     assert all({"name", "score", "max_score", "output", "visibility"} <= set(t) for t in data["tests"])
     leak = next(t for t in data["tests"] if "no_fd_leak" in t["name"])
-    assert (leak["score"], leak["max_score"]) == (0, 15)
+    assert (leak["score"], leak["max_score"]) == (0, LEAK)
 
 
 def test_gradescope_shows_a_build_failure_as_its_own_test():

@@ -22,9 +22,10 @@ from ..errors import GuestLost, InfraError
 from .agent import AgentClient
 from .assets import Assets
 
-QEMU = "qemu-system-x86_64"
+# LABS_QEMU names another emulator (the test suite uses one that never boots).
+QEMU = os.environ.get("LABS_QEMU", "qemu-system-x86_64")
 MEMORY_MB = int(os.environ.get("LABS_MEM", "1024"))
-BOOT_TIMEOUT = 30.0
+BOOT_TIMEOUT = float(os.environ.get("LABS_BOOT_TIMEOUT", "30"))
 
 
 def host_tsc_khz() -> int:

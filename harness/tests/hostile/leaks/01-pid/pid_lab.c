@@ -1,5 +1,5 @@
 /*
- * Hostile submission leaks: Leaves state in the machine: a mount, a cgroup, a host name, a shared memory segment.
+ * Hostile submission leaks: Leaves state in the machine: a mount, a network namespace kept alive by a bind mount, a cgroup, a host name, a shared memory segment.
  * The rest is the reference solution; the attack runs at the start of
  * pidns_spawn, once per grading.
  */
@@ -21,8 +21,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* A network namespace that outlives its process, as `ip netns add` keeps one. */
+static void leak_namespace(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		mkdir("/run/netns", 0755);
+		close(open("/run/netns/leak", O_CREAT | O_WRONLY, 0644));
+		if (unshare(CLONE_NEWNET) == 0)
+			mount("/proc/self/ns/net", "/run/netns/leak", NULL, MS_BIND, NULL);
+		_exit(0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
 static void attack(void)
 {
+	leak_namespace();
 	mkdir("/mnt/leak", 0755);
 	mount("none", "/mnt/leak", "tmpfs", 0, NULL);
 	mkdir("/sys/fs/cgroup/grade/lab/leak", 0755);

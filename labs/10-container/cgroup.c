@@ -32,7 +32,8 @@ int cgroup_add(const char *path, pid_t pid)
 
 int cgroup_remove(const char *path)
 {
-	/* TODO: write 1 to cgroup.kill, then rmdir, again while EBUSY (2 s at most). */
+	/* TODO: rmdir; while it says EBUSY, write 1 to cgroup.kill, pause, and
+	 * rmdir again (2 s at most); ENOENT: gone already, return 0. */
 	(void)path;
 	errno = ENOSYS;
 	return -1;

@@ -16,7 +16,9 @@
  *   - netlink.c:   the veth pair, by rtnetlink requests made with libmnl (net_*).
  *
  * Functions of cgroup.c and netlink.c print nothing: they return -1 with
- * errno set, and their caller says what failed.
+ * errno set, and their caller says what failed, in one line on stderr:
+ * "ctr: WHAT FAILED: " and strerror(errno).  `ctr call` (in ctr.c) runs
+ * them alone.
  *
  * The handout (labs/10-container/README.md) explains each step.
  */
@@ -67,12 +69,18 @@ struct container_config {
 /**
  * @brief Runs config->argv in a new container and waits for it.
  *
- * Makes STATE/NAME/{upper,work,merged} (refused if STATE/NAME exists) and
- * the cgroup CGROUP_PARENT/NAME with the limits; clones the container's init
- * with CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET
- * and SIGCHLD on a heap stack of CONTAINER_STACK_SIZE bytes; moves it into
- * the cgroup and, with a network, creates the veth pair with the container
- * end in its network namespace; then releases it through a pipe.
+ * Checks the configuration first (EINVAL: a name of 1 to CONTAINER_NAME_MAX
+ * of [a-z0-9-], a host name of 1 to 64 characters, an image, a state folder
+ * and a cgroup parent; then the image must exist).  Makes STATE/NAME (mode
+ * 0700; refused if it exists) and in it upper (0755), work (0700) and merged
+ * (0755), and the cgroup CGROUP_PARENT/NAME with the limits; clones the
+ * container's init with CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWNS,
+ * CLONE_NEWIPC, CLONE_NEWNET and SIGCHLD on a heap stack of
+ * CONTAINER_STACK_SIZE bytes, freed as soon as clone returns (the init has
+ * its own copy); moves it into the cgroup and, with a network, creates the
+ * veth pair with the container end in its network namespace; then releases
+ * it through a pipe.  While the container runs, the runtime and the init
+ * hold no descriptor but 0, 1 and 2.
  *
  * The init, PID 1: unshares its cgroup namespace (now rooted at its own
  * cgroup), sets the host name, brings up lo and its veth end with its
@@ -84,8 +92,15 @@ struct container_config {
  * the command's code (128 + signal if a signal killed it).
  *
  * Meanwhile the runtime passes the same signals on to the init.  Once the
- * init has ended it deletes the veth pair, the cgroup, and the work and
- * merged directories; the upper layer STATE/NAME/upper stays.
+ * init has ended it deletes the veth pair (if it made it), the cgroup, and
+ * the work and merged directories; the upper layer STATE/NAME/upper stays.
+ *
+ * On a failure the runtime prints one line on stderr, "ctr: WHAT FAILED: "
+ * and strerror(errno), undoes what it made (only that: a cgroup or a link
+ * that existed before is not its own) and returns -1.  The init, when a
+ * step of its own fails, prints the same kind of line and exits with
+ * CONTAINER_FAILED; a command that cannot be executed ends with 127 (not
+ * found) or 126 (any other reason).
  *
  * @param config what to run
  * @return the command's exit code (0-255; 128 + N when signal N killed it or
@@ -99,6 +114,8 @@ int container_run(const struct container_config *config);
  * Writes 1 to CGROUP_PARENT/NAME/cgroup.kill: the kernel sends SIGKILL to
  * every process of the cgroup, and `ctr run` then cleans up and returns 137.
  *
+ * @param cgroup_parent the cgroup the container's cgroup is in
+ * @param name          the container's name
  * @return 0, or -1 with errno set (ENOENT: no such container)
  */
 int container_stop(const char *cgroup_parent, const char *name);
@@ -111,30 +128,39 @@ int container_stop(const char *cgroup_parent, const char *name);
  * Enables the cpu, memory and pids controllers in PARENT's
  * cgroup.subtree_control first (so that the new cgroup has their files),
  * then writes memory.max and memory.swap.max (0), cpu.max and pids.max for
- * the limits that are set.  On failure the new cgroup is removed again.
+ * the limits that are set, one write() each.  On failure the new cgroup is
+ * removed again (EINVAL: the kernel refused a limit, e.g. a CPU quota under
+ * 1000 microseconds).
  *
  * @param parent a cgroup v2 directory, e.g. /sys/fs/cgroup/grade/lab
  * @param name   the container's name
  * @param limits what to write
  * @param path   receives PARENT/NAME
  * @param size   size of path
- * @return 0, or -1 with errno set (EEXIST: the cgroup exists already)
+ * @return 0, or -1 with errno set (EEXIST: the cgroup exists already;
+ *         ENAMETOOLONG: PARENT/NAME does not fit in size bytes)
  */
 int cgroup_create(const char *parent, const char *name, const struct container_limits *limits,
 		  char *path, size_t size);
 
 /**
  * @brief Moves a process into a cgroup (writes its PID to cgroup.procs).
- * @return 0, or -1 with errno set
+ * @param path the cgroup's directory
+ * @param pid  the process
+ * @return 0, or -1 with errno set (ESRCH: no such process; ENAMETOOLONG:
+ *         PATH/cgroup.procs longer than PATH_MAX)
  */
 int cgroup_add(const char *path, pid_t pid);
 
 /**
  * @brief Kills what is left in a cgroup and removes it.
  *
- * Writes 1 to cgroup.kill, then retries rmdir() while it fails with EBUSY
- * (processes take a moment to leave), for up to 2 seconds.
+ * rmdir()s it; while that fails with EBUSY (processes are left in it),
+ * writes 1 to cgroup.kill and tries again a moment later (killed processes
+ * take a moment to leave), for up to 2 seconds.  A cgroup that does not
+ * exist (ENOENT) is gone already: not an error.
  *
+ * @param path the cgroup's directory
  * @return 0, or -1 with errno set
  */
 int cgroup_remove(const char *path);
@@ -144,7 +170,11 @@ int cgroup_remove(const char *path);
 /**
  * @brief Creates a veth pair: host in the caller's network namespace, peer
  *        in the network namespace of process pid (IFLA_NET_NS_PID).
- * @return 0, or -1 with errno set to the kernel's answer (EEXIST: a link of that name exists)
+ * @param host the name of the end made here
+ * @param peer the name of the other end
+ * @param pid  a process of the network namespace the peer is born in
+ * @return 0, or -1 with errno set to the kernel's answer (EEXIST: a link of that name
+ *         exists; ESRCH: no process pid)
  */
 int net_veth_create(const char *host, const char *peer, pid_t pid);
 
@@ -159,12 +189,14 @@ int net_addr_add(const char *ifname, const char *addr, int prefix);
 
 /**
  * @brief Sets a link of the caller's network namespace up.
+ * @param ifname the link
  * @return 0, or -1 with errno set (ENODEV: no such link)
  */
 int net_link_up(const char *ifname);
 
 /**
  * @brief Deletes a link of the caller's network namespace (a veth takes its peer along).
+ * @param ifname the link
  * @return 0, or -1 with errno set (ENODEV: no such link)
  */
 int net_link_delete(const char *ifname);

@@ -17,6 +17,23 @@
  *
  *   ctr stop --cgroup-parent CGROUP NAME
  *     kills every process of the container; exits 0, or 1 saying why
+ *
+ *   ctr call [--fds N] FUNCTION ARG... [-- FUNCTION ARG...]...
+ *     calls functions of cgroup.c and netlink.c alone, in turn, to try them
+ *     one by one; for each, prints "FUNCTION returned RC" (cgroup_create
+ *     then prints "path PATH"), or "error: FUNCTION returned RC, errno NAME
+ *     (text)" when it returned -1; exits 0 if all returned 0, else 1.
+ *     --fds N: with N descriptors at most (RLIMIT_NOFILE), to see a
+ *     function fail to open one:
+ *       cgroup_create PARENT NAME [SIZE [MEMORY [CPU_QUOTA [CPU_PERIOD [PIDS]]]]]
+ *                                 (SIZE of the path buffer, 4096 by default)
+ *       cgroup_add PATH PID
+ *       cgroup_remove PATH
+ *       net_veth_create HOST PEER PID  (PID self: both ends here, in ctr's own
+ *                                 network namespace)
+ *       net_addr_add IFNAME ADDR PREFIX
+ *       net_link_up IFNAME
+ *       net_link_delete IFNAME
  */
 #include "container.h"
 
@@ -24,6 +41,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 static int usage(void)
 {
@@ -31,7 +50,8 @@ static int usage(void)
 		"usage: ctr run --image DIR --cgroup-parent CGROUP [--name NAME] [--hostname NAME]\n"
 		"               [--state DIR] [--memory BYTES[K|M|G]] [--cpu QUOTA[/PERIOD]] [--pids N]\n"
 		"               [--net HOST,CONTAINER/PREFIX] -- COMMAND [ARG...]\n"
-		"       ctr stop --cgroup-parent CGROUP NAME\n");
+		"       ctr stop --cgroup-parent CGROUP NAME\n"
+		"       ctr call [--fds N] FUNCTION ARG... [-- FUNCTION ARG...]...\n");
 	return 2;
 }
 
@@ -117,6 +137,98 @@ static int cmd_stop(int argc, char **argv)
 	return 0;
 }
 
+/* What the path buffer holds before cgroup_create writes it: not zeros, so
+ * that a path left unwritten or unterminated shows. */
+#define FILL 'X'
+
+static long number(const char *text)
+{
+	return strcmp(text, "self") == 0 ? (long)getpid() : strtol(text, NULL, 10);
+}
+
+static int report(const char *function, int rc)
+{
+	int err = errno;
+	if (rc == -1)
+		printf("error: %s returned %d, errno %s (%s)\n", function, rc, strerrorname_np(err), strerror(err));
+	else
+		printf("%s returned %d\n", function, rc);
+	return rc == 0 ? 0 : 1;
+}
+
+static int call_cgroup_create(int argc, char **argv)
+{
+	size_t size = argc > 2 ? (size_t)number(argv[2]) : 4096;
+	struct container_limits limits = {
+		.memory_max = argc > 3 ? strtoll(argv[3], NULL, 10) : 0,
+		.cpu_quota_us = argc > 4 ? number(argv[4]) : 0,
+		.cpu_period_us = argc > 5 ? number(argv[5]) : 0,
+		.pids_max = argc > 6 ? number(argv[6]) : 0,
+	};
+	/* One byte more than announced: it must come back untouched. */
+	char *path = malloc(size + 1);
+	if (!path) {
+		perror("ctr: malloc");
+		return 1;
+	}
+	memset(path, FILL, size + 1);
+	errno = 0;
+	int rc = cgroup_create(argv[0], argv[1], &limits, path, size);
+	int failed = report("cgroup_create", rc);
+	if (path[size] != FILL)
+		printf("overflow: cgroup_create wrote past byte %zu of path\n", size);
+	else if (rc == 0)
+		printf("path %s\n", memchr(path, '\0', size) ? path : "(not terminated)");
+	free(path);
+	return failed;
+}
+
+/* One function, its arguments argv[0..argc-1]; 2 when they do not fit it. */
+static int call_one(const char *function, int argc, char **argv)
+{
+	errno = 0;
+	if (strcmp(function, "cgroup_create") == 0 && argc >= 2)
+		return call_cgroup_create(argc, argv);
+	if (strcmp(function, "cgroup_add") == 0 && argc == 2)
+		return report(function, cgroup_add(argv[0], (pid_t)number(argv[1])));
+	if (strcmp(function, "cgroup_remove") == 0 && argc == 1)
+		return report(function, cgroup_remove(argv[0]));
+	if (strcmp(function, "net_veth_create") == 0 && argc == 3)
+		return report(function, net_veth_create(argv[0], argv[1], (pid_t)number(argv[2])));
+	if (strcmp(function, "net_addr_add") == 0 && argc == 3)
+		return report(function, net_addr_add(argv[0], argv[1], (int)number(argv[2])));
+	if (strcmp(function, "net_link_up") == 0 && argc == 1)
+		return report(function, net_link_up(argv[0]));
+	if (strcmp(function, "net_link_delete") == 0 && argc == 1)
+		return report(function, net_link_delete(argv[0]));
+	return 2;
+}
+
+static int cmd_call(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[0], "--fds") == 0) {
+		struct rlimit fds = {(rlim_t)number(argv[1]), (rlim_t)number(argv[1])};
+		if (setrlimit(RLIMIT_NOFILE, &fds) != 0) {
+			perror("ctr: setrlimit");
+			return 1;
+		}
+		argc -= 2;
+		argv += 2;
+	}
+	int failed = 0;
+	for (int i = 0; i < argc;) {
+		int end = i + 1;
+		while (end < argc && strcmp(argv[end], "--") != 0)
+			end++;
+		int rc = call_one(argv[i], end - i - 1, argv + i + 1);
+		if (rc == 2)
+			return usage();
+		failed |= rc;
+		i = end + 1;
+	}
+	return argc == 0 ? usage() : failed;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -124,5 +236,7 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 2, argv + 2);
 	if (argc >= 2 && strcmp(argv[1], "stop") == 0)
 		return cmd_stop(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "call") == 0)
+		return cmd_call(argc - 2, argv + 2);
 	return usage();
 }

@@ -15,6 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* cgroup_remove waits for killed processes to leave: 200 times 10 ms. */
+#define REMOVE_TRIES 200
+static const struct timespec remove_pause = {0, 10 * 1000 * 1000};
+
 /* Writes text to DIR/FILE in one write(): a cgroup file takes one value per write. */
 static int write_value(const char *dir, const char *file, const char *text)
 {
@@ -91,19 +95,17 @@ int cgroup_add(const char *path, pid_t pid)
 
 int cgroup_remove(const char *path)
 {
-	/* cgroup.kill (Linux 5.14) SIGKILLs every process of the cgroup at
-	 * once; ENOENT: the cgroup is gone already. */
-	if (write_value(path, "cgroup.kill", "1") != 0 && errno != ENOENT)
-		return -1;
-	/* Killed processes take a moment to leave the cgroup; until then
-	 * rmdir() says EBUSY. */
-	const struct timespec pause = {0, 10 * 1000 * 1000};
-	for (int tries = 0; tries < 200; tries++) {
+	for (int tries = 0; tries < REMOVE_TRIES; tries++) {
 		if (rmdir(path) == 0 || errno == ENOENT)
-			return 0;
+			return 0; /* ENOENT: gone already */
 		if (errno != EBUSY)
 			return -1;
-		nanosleep(&pause, NULL);
+		/* Processes are left in it.  cgroup.kill (Linux 5.14) SIGKILLs
+		 * them all at once; they take a moment to leave.  Should the
+		 * write fail, the next rmdir() says why. */
+		write_value(path, "cgroup.kill", "1");
+		nanosleep(&remove_pause, NULL);
 	}
+	errno = EBUSY;
 	return -1;
 }

@@ -1,70 +1,80 @@
 """Helpers shared by the public and hidden cases of lab 10-container.
 
-Every case works in /tmp/c10: the image (a fresh busybox root filesystem,
-the overlay's lower layer) and the state folder where `ctr run` makes each
-container's layers.  Containers are made under the machine's cgroup parent.
+Everything lives in /tmp/c10.  The image (the overlay's lower layer: busybox,
+a few of its applets, /etc) is made once and shared by every case: a
+container must never write to it, so each case checks, before it starts,
+that nothing in it is newer than image.made, and makes it again if so (or if
+a fresh guest has an empty /tmp).  Beside it, three broken images that stop
+a container's init at a given step.  Each case starts without the state
+folder, which `ctr run` makes, with each container's layers in it;
+containers are made under the machine's cgroup parent.
 
-The grading VM's root is its initramfs (rootfs), the one mount pivot_root(2)
-always refuses to move (EINVAL).  An ordinary host boots from a disk mounted
-over it; the cases run ctr through /tmp/c10/on-a-real-root, which does the
-same in a mount namespace of its own: the whole tree bind-mounted and moved
-over /.  ctr keeps the launcher's PID, so the case signals ctr itself.
+The programs a case runs on the machine are cheap ones: ctr itself, busybox
+(a static binary), and iproute2's ip where JSON is wanted.
 """
+import re
+
 import pytest
 
-from harness.casekit import CaseFailed, show, tail
+from harness.casekit import CaseFailed, expect, show, tail
 
 BASE = "/tmp/c10"
 IMAGE = f"{BASE}/image"
+STAMP = f"{BASE}/image.made"
 STATE = f"{BASE}/state"
-TOP = "/tmp/c10-top"
-LAUNCHER = f"{BASE}/on-a-real-root"
+BAD = f"{BASE}/bad"
+BB = "/bin/busybox"
+IP = "/usr/bin/ip"                 # iproute2: busybox's ip has no -j
 
-LAUNCHER_SCRIPT = f"""#!/bin/sh
-# on-a-real-root PROGRAM [ARG...]: runs PROGRAM from a root that is a mount,
-# as on an ordinary host (the VM's root is its initramfs, which pivot_root(2)
-# cannot move): a private mount namespace, the whole tree bind-mounted on
-# {TOP} and moved over /, a chroot into it.  PROGRAM keeps this PID.
-set -e
-if [ "$1" != --in-namespace ]; then
-	exec /usr/bin/unshare --mount "$0" --in-namespace "$PWD" "$@"
+# What the image holds: the binary and the applets the cases' commands use.
+APPLETS = ("sh", "cat", "dd", "echo", "hostname", "ip", "kill", "ls", "ping", "ps", "rm", "sleep", "true")
+
+SETUP = f"""
+B={BB}
+$B rm -rf {STATE}
+if ! [ -e {STAMP} ] || [ -n "$($B find {IMAGE} {BAD} -newer {STAMP} 2>&1)" ]; then
+	$B rm -rf {BASE}
+	$B mkdir -p {IMAGE}/bin {IMAGE}/sbin {IMAGE}/proc {IMAGE}/sys {IMAGE}/dev {IMAGE}/tmp {IMAGE}/root \\
+		{BAD}/noproc {BAD}/nodev/proc {BAD}/oldroot/proc {BAD}/oldroot/dev {BAD}/oldroot/.oldroot
+	cd /sub/rootfs/bin && $B cp -dR busybox {' '.join(APPLETS)} {IMAGE}/bin/
+	$B cp -dR /sub/rootfs/etc {IMAGE}/
+	$B touch {STAMP}
 fi
-cwd=$2
-shift 2
-/usr/bin/mount --rbind / {TOP}
-cd {TOP}
-/usr/bin/mount --move . /
-exec /usr/sbin/chroot . /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
 """
 
-# What the container's /dev must hold.
-DEV = {"null", "zero", "full", "random", "urandom", "tty", "fd", "stdin", "stdout", "stderr"}
+# What the container's /dev must hold: character devices and links.
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9), "tty": (5, 0)}
+LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+         "stderr": "/proc/self/fd/2"}
+
+# The command of a parked container: says it is ready, then sleeps.
+PARK = "echo ready; exec sleep 60"
 
 
 class Ctr:
-    """The image, the launcher, and `ctr run` / `ctr stop` through it."""
+    """The image, and `ctr run` / `ctr stop` / `ctr call` on the machine."""
 
-    DEV = DEV
-    IP = "/usr/bin/ip"              # iproute2 (busybox's ip, first in PATH, has no -j)
-    NSENTER = "/usr/bin/nsenter"
-    IMAGE = IMAGE
-    STATE = STATE
+    BASE, IMAGE, STATE, BAD, IP, BB = BASE, IMAGE, STATE, BAD, IP, BB
+    DEVICES, LINKS = DEVICES, LINKS
 
     def __init__(self, lab):
         self.lab = lab
-        lab.sh(f"rm -rf {BASE} && mkdir -p {BASE} {TOP}")
-        lab.rootfs(IMAGE)
-        lab.machine.write(LAUNCHER, LAUNCHER_SCRIPT.encode(), 0o755)
+        lab.sh(SETUP, timeout=20.0)
         self.parent = lab.machine.cgroup_parent
         self.running = []         # (ctr run, name) to stop at the end of the case
 
-    def argv(self, name: str, opts, cmd) -> list:
-        return [LAUNCHER, f"{self.lab.out}/ctr", "run", "--image", IMAGE, "--state", STATE,
-                "--cgroup-parent", self.parent, "--name", name, *map(str, opts), "--", *map(str, cmd)]
+    # ------------------------------------------------------------ running
+    def argv(self, name: str | None, opts=(), cmd=("true",), image: str = IMAGE, state: str = STATE,
+             parent: str | None = "") -> list:
+        """`ctr run`'s command line; a name or parent of None is left out."""
+        parent = self.parent if parent == "" else parent
+        return ["ctr", "run", "--image", image, "--state", state,
+                *(["--cgroup-parent", parent] if parent is not None else []),
+                *(["--name", name] if name is not None else []), *map(str, opts), "--", *map(str, cmd)]
 
-    def run(self, name: str, *cmd, opts=(), timeout: float = 20.0):
+    def run(self, name: str, *cmd, opts=(), image: str = IMAGE, timeout: float = 20.0):
         """`ctr run` to its end; returns its Result (exit is the command's code)."""
-        return self.lab.run(*self.argv(name, opts, cmd), timeout=timeout)
+        return self.lab.run(*self.argv(name, opts, cmd, image), timeout=timeout)
 
     def start(self, name: str, *cmd, opts=()):
         prog = self.lab.start(*self.argv(name, opts, cmd))
@@ -74,7 +84,7 @@ class Ctr:
     def close(self):
         """Stops what the case left running, so that ctr itself cleans up.
 
-        Not lab.run: this must work when the case has used up its time. A
+        Not lab.run: this must work when the case has used up its time.  A
         ctr that does not clean up leaves its cgroup, and the harness then
         runs the next case in a fresh guest."""
         for prog, name in self.running:
@@ -86,12 +96,32 @@ class Ctr:
     def stop(self, name: str):
         return self.lab.run("ctr", "stop", "--cgroup-parent", self.parent, name)
 
-    def parked(self, name: str, *extra, opts=(), ready: str = "ready\n"):
-        """Starts a container whose command prints ready and sleeps; returns (ctr, its init's PID)."""
-        cmd = extra or ("sh", "-c", "echo ready; exec sleep 60")
-        prog = self.start(name, *cmd, opts=opts)
-        self.wait_ready(prog, ready)
-        return prog, self.init_of(prog)
+    def call(self, *steps) -> list[str]:
+        """`ctr call` of each step (a tuple: function, arguments), in one run;
+        returns the line each printed (cgroup_create's path line is joined to
+        its own, after ' | ')."""
+        argv = []
+        for step in steps:
+            argv += ([] if not argv else ["--"]) + [str(a) for a in step]
+        r = self.lab.run("ctr", "call", *argv)
+        lines = []
+        for line in r.stdout.splitlines():
+            if line.startswith(("path ", "overflow:")) and lines:
+                lines[-1] += " | " + line
+            else:
+                lines.append(line)
+        if r.signal is not None or r.timed_out or len(lines) != len(steps):
+            raise CaseFailed(f"`ctr call` of {len(steps)} functions should print one line for each",
+                             expected=f"{len(steps)} lines", observed=f"{r.describe()}, printed: {r.stdout.strip()!r}",
+                             hint=tail(r.stderr))
+        return lines
+
+    def parked(self, name: str, script: str = PARK, opts=()):
+        """Starts a container running `sh -c SCRIPT` (which must end by printing
+        ready and sleeping); returns (ctr, its init's PID, what it printed)."""
+        prog = self.start(name, "sh", "-c", script, opts=opts)
+        said = self.wait_ready(prog)
+        return prog, self.init_of(prog), said
 
     def wait_ready(self, prog, ready="ready\n"):
         def seen():
@@ -106,6 +136,7 @@ class Ctr:
             return None
         return self.lab.eventually(seen, timeout=10.0, what=f"{ready.strip()!r} from the container's command")
 
+    # -------------------------------------------------------- observing
     def init_of(self, prog) -> int:
         """The container's init: the child of ctr in a PID namespace of its own."""
         own = self.lab.ns_of(prog.pid, "pid")
@@ -123,12 +154,11 @@ class Ctr:
     def cgroup(self, name: str) -> str:
         return f"{self.parent}/{name}"
 
-    def image_digest(self) -> str:
-        """Every path of the image with its type, mode, size and mtime, and every file's md5."""
-        return self.lab.sh(f"cd {IMAGE} && find . -exec stat -c '%n %F %a %s %Y' {{}} + | sort"
-                           f" && find . -type f -exec md5sum {{}} + | sort", timeout=20.0).stdout
+    def image_changes(self) -> list[str]:
+        """What in the image (or the broken ones) was modified since it was made."""
+        return self.lab.sh(f"{BB} find {IMAGE} {BAD} -newer {STAMP}").stdout.split()
 
-    def leftovers(self, name: str) -> list[str]:
+    def leftovers(self, name: str, state: str = STATE) -> list[str]:
         """What a finished container left on the machine: cgroup, veth, mounts, layers."""
         left = []
         if self.lab.exists(self.cgroup(name)):
@@ -139,9 +169,46 @@ class Ctr:
             if m.fstype == "overlay" or m.point.startswith(BASE):
                 left.append(f"a mount on {m.point} ({m.fstype})")
         for sub in ("work", "merged"):
-            if self.lab.exists(f"{STATE}/{name}/{sub}"):
-                left.append(f"the folder {STATE}/{name}/{sub}")
+            if self.lab.exists(f"{state}/{name}/{sub}"):
+                left.append(f"the folder {state}/{name}/{sub}")
         return left
+
+    def fds(self, pid: int) -> list[str]:
+        """The open descriptors of a process, as 'N -> target'."""
+        return [f"{n} -> {self.lab.machine.readlink(f'/proc/{pid}/fd/{n}')}"
+                for n in sorted(self.lab.machine.listdir(f"/proc/{pid}/fd"), key=int)]
+
+    # ---------------------------------------------------------- failing
+    def said(self, result, what: str, errno_text: str, objects=()):
+        """What a failing run printed on stderr: one line, "ctr: " then what
+        failed (more than the names and paths involved), ": " and errno's
+        text (strerror)."""
+        lines = result.stderr.strip().splitlines()
+        line = lines[0] if len(lines) == 1 else ""
+        middle = line[len("ctr: "):-len(": " + errno_text)] if (
+            line.startswith("ctr: ") and line.endswith(": " + errno_text)) else ""
+        words = [w for w in middle.replace(":", " ").split()
+                 if "/" not in w and w.strip("'\"") not in objects]
+        expect(middle and "(null)" not in line and re.search(r"[A-Za-z]{3,}", " ".join(words)),
+               f"what `ctr run` {what} said on stderr",
+               expected=f"one line, 'ctr: ' then what failed (what was being done, on what), "
+                        f"': ' and errno's text, '{errno_text}'",
+               observed=" / ".join(lines) or "nothing")
+
+    def refused(self, result, what: str, errno_text: str, name: str | None = None, state: str = STATE,
+                command: str = "true"):
+        """ctr run failed as it should: 125, one line of why, nothing left."""
+        said = result.stderr.strip()
+        expect(result.exit == 125 and not result.timed_out and errno_text in said,
+               f"`ctr run` {what}",
+               expected=f"exit status 125 and a message on stderr with errno's text, '{errno_text}'",
+               observed=f"{result.describe()}; stderr: {said or 'nothing'}")
+        objects = {command, *(n for n in (name, f"vh-{name}", f"vc-{name}") if name)}
+        self.said(result, what, errno_text, objects)
+        if name:
+            left = self.leftovers(name, state)
+            expect(not left, f"what the failed `ctr run` ({what}) left on the machine", expected="nothing",
+                   observed="; ".join(left))
 
 
 @pytest.fixture

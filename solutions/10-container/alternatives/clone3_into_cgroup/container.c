@@ -34,6 +34,7 @@
 #include <ftw.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,11 +61,17 @@ struct launch {
 	int release_r, release_w; /* the pipe the runtime releases the init through */
 };
 
-/* Says what failed, with errno's text, on stderr (the user's terminal). */
-static int fail(const char *what, const char *detail)
+/* Says what failed, with errno's text, on stderr (the user's terminal):
+ * "ctr: WHAT: strerror(errno)", WHAT formatted as by printf. */
+__attribute__((format(printf, 1, 2))) static int fail(const char *what, ...)
 {
 	int err = errno;
-	fprintf(stderr, "ctr: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "", strerror(err));
+	va_list args;
+	va_start(args, what);
+	fputs("ctr: ", stderr);
+	vfprintf(stderr, what, args);
+	va_end(args);
+	fprintf(stderr, ": %s\n", strerror(err));
 	errno = err;
 	return -1;
 }
@@ -102,7 +109,7 @@ static int mount_overlay(const struct container_config *c, const struct layout *
 	char options[4096];
 	snprintf(options, sizeof(options), "lowerdir=%s,upperdir=%s,workdir=%s", c->image, d->upper, d->work);
 	if (mount("overlay", d->merged, "overlay", 0, options) != 0)
-		return fail("mount overlay on", d->merged);
+		return fail("mount overlay on %s", d->merged);
 	return 0;
 }
 
@@ -112,7 +119,7 @@ static int mount_proc(const char *root)
 	snprintf(path, sizeof(path), "%s/proc", root);
 	/* A new proc instance: it shows the PID namespace of the mounter. */
 	if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-		return fail("mount proc on", path);
+		return fail("mount proc on %s", path);
 	return 0;
 }
 
@@ -129,19 +136,19 @@ static int mount_dev(const char *root)
 	char dev[1200], path[1300];
 	snprintf(dev, sizeof(dev), "%s/dev", root);
 	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=64k") != 0)
-		return fail("mount tmpfs on", dev);
+		return fail("mount tmpfs on %s", dev);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dev, nodes[i].name);
 		if (mknod(path, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) != 0)
-			return fail("mknod", path);
+			return fail("mknod %s", path);
 		/* The umask took bits off 0666; a device is useless without them. */
 		if (chmod(path, 0666) != 0)
-			return fail("chmod", path);
+			return fail("chmod %s", path);
 	}
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dev, links[i][0]);
 		if (symlink(links[i][1], path) != 0)
-			return fail("symlink", path);
+			return fail("symlink %s", path);
 	}
 	return 0;
 }
@@ -155,19 +162,19 @@ static int pivot_root(const char *new_root, const char *put_old)
 static int enter_root(const char *merged)
 {
 	if (chdir(merged) != 0)
-		return fail("chdir", merged);
+		return fail("chdir %s", merged);
 	if (mkdir(".oldroot", 0700) != 0)
-		return fail("mkdir", ".oldroot in the new root");
+		return fail("mkdir .oldroot in the new root");
 	/* The overlay is a mount: it can be the new root as it is. */
 	if (pivot_root(".", ".oldroot") != 0)
-		return fail("pivot_root to", merged);
+		return fail("pivot_root to %s", merged);
 	if (chdir("/") != 0)
-		return fail("chdir", "/");
+		return fail("chdir /");
 	/* MNT_DETACH: the old root is busy (it holds /proc, /sys, ...). */
 	if (umount2("/.oldroot", MNT_DETACH) != 0)
-		return fail("umount", "/.oldroot");
+		return fail("umount /.oldroot");
 	if (rmdir("/.oldroot") != 0)
-		return fail("rmdir", "/.oldroot");
+		return fail("rmdir /.oldroot");
 	return 0;
 }
 
@@ -176,7 +183,7 @@ static int setup_root(const struct container_config *c, const struct layout *d)
 	/* Every mount private: what follows must not propagate to the host's
 	 * mount namespace, and pivot_root refuses shared mounts. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-		return fail("make / private", NULL);
+		return fail("make / private");
 	if (mount_overlay(c, d) != 0 || mount_proc(d->merged) != 0 || mount_dev(d->merged) != 0)
 		return -1;
 	return enter_root(d->merged);
@@ -185,15 +192,15 @@ static int setup_root(const struct container_config *c, const struct layout *d)
 static int setup_network(const struct container_config *c)
 {
 	if (net_link_up("lo") != 0)
-		return fail("set up", "lo");
+		return fail("set up lo");
 	if (!c->net)
 		return 0;
 	char peer[32];
 	snprintf(peer, sizeof(peer), "vc-%s", c->name);
 	if (net_addr_add(peer, c->net->container_addr, c->net->prefix) != 0)
-		return fail("add the container's address to", peer);
+		return fail("add the container's address to %s", peer);
 	if (net_link_up(peer) != 0)
-		return fail("set up", peer);
+		return fail("set up %s", peer);
 	return 0;
 }
 
@@ -213,7 +220,7 @@ static int wait_for_release(struct launch *l)
 static void exec_command(char *const *argv)
 {
 	execvp(argv[0], argv);
-	fail("exec", argv[0]);
+	fail("exec %s", argv[0]);
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
@@ -225,14 +232,14 @@ static int run_command(char *const *argv)
 	/* No signal between fork and forward_to being set: it would be lost. */
 	sigprocmask(SIG_BLOCK, &all, &old);
 	if (forward_signals() != 0)
-		return fail("sigaction", NULL), CONTAINER_FAILED;
+		return fail("sigaction"), CONTAINER_FAILED;
 	pid_t command = fork();
 	if (command == 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		exec_command(argv); /* exec resets the handlers to their default */
 	}
 	if (command < 0)
-		return fail("fork", argv[0]), CONTAINER_FAILED;
+		return fail("fork %s", argv[0]), CONTAINER_FAILED;
 	forward_to = command;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	for (;;) {
@@ -241,7 +248,7 @@ static int run_command(char *const *argv)
 		if (ended < 0 && errno == EINTR)
 			continue;
 		if (ended < 0)
-			return fail("wait", NULL), CONTAINER_FAILED;
+			return fail("wait"), CONTAINER_FAILED;
 		if (ended == command)
 			return wait_status_code(status); /* the kernel kills the rest */
 	}
@@ -256,7 +263,7 @@ static int container_init(void *data)
 	if (wait_for_release(l) != 0)
 		return CONTAINER_FAILED;
 	if (sethostname(c->hostname, strlen(c->hostname)) != 0)
-		return fail("sethostname", c->hostname), CONTAINER_FAILED;
+		return fail("sethostname %s", c->hostname), CONTAINER_FAILED;
 	if (setup_network(c) != 0 || setup_root(c, l->dirs) != 0)
 		return CONTAINER_FAILED;
 	return run_command(c->argv);
@@ -279,16 +286,16 @@ static int check_config(const struct container_config *c)
 {
 	errno = EINVAL;
 	if (!valid_name(c->name))
-		return fail("the name must have 1 to 12 of [a-z0-9-], not", c->name ? c->name : "(none)");
+		return fail("the name must have 1 to %d of [a-z0-9-], not '%s'", CONTAINER_NAME_MAX, c->name ? c->name : "");
 	if (!c->hostname || !*c->hostname || strlen(c->hostname) > 64)
-		return fail("the hostname must have 1 to 64 characters", NULL);
+		return fail("the host name must have 1 to 64 characters");
 	if (!c->image || !c->state_dir || !c->cgroup_parent || !c->argv || !c->argv[0])
-		return fail("an image, a state folder, a cgroup parent and a command are needed", NULL);
+		return fail("an image, a state folder, a cgroup parent and a command are needed");
 	if (c->net && (!c->net->host_addr || !c->net->container_addr))
-		return fail("a network needs both addresses", NULL);
+		return fail("a network needs both addresses");
 	struct stat st;
 	if (stat(c->image, &st) != 0)
-		return fail("image", c->image);
+		return fail("image %s", c->image);
 	return 0;
 }
 
@@ -299,12 +306,12 @@ static int make_layout(const struct container_config *c, struct layout *d)
 	snprintf(d->work, sizeof(d->work), "%s/work", d->dir);
 	snprintf(d->merged, sizeof(d->merged), "%s/merged", d->dir);
 	if (mkdir(c->state_dir, 0755) != 0 && errno != EEXIST)
-		return fail("mkdir", c->state_dir);
+		return fail("mkdir %s", c->state_dir);
 	/* EEXIST: a container of that name ran here; its upper layer is still there. */
 	if (mkdir(d->dir, 0700) != 0)
-		return fail("mkdir", d->dir);
+		return fail("mkdir %s", d->dir);
 	if (mkdir(d->upper, 0755) != 0 || mkdir(d->work, 0700) != 0 || mkdir(d->merged, 0755) != 0)
-		return fail("mkdir in", d->dir);
+		return fail("mkdir in %s", d->dir);
 	return 0;
 }
 
@@ -322,9 +329,9 @@ static void remove_layout(const struct layout *d)
 	 * every deletion to): the whole tree goes, depth first, never
 	 * following a link or crossing into another mount. */
 	if (nftw(d->work, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0)
-		fail("remove", d->work);
+		fail("remove %s", d->work);
 	if (rmdir(d->merged) != 0)
-		fail("rmdir", d->merged);
+		fail("rmdir %s", d->merged);
 }
 
 static int wait_child(pid_t pid, int *status)
@@ -335,8 +342,10 @@ static int wait_child(pid_t pid, int *status)
 	return 0;
 }
 
-/* What the runtime does for the init before releasing it. */
-static int prepare_init(const struct container_config *c, const char *cgroup, pid_t pid, const char *host)
+/* What the runtime does for the init before releasing it.  *veth says
+ * whether the pair was made: only then is it this runtime's to delete. */
+static int prepare_init(const struct container_config *c, const char *cgroup, pid_t pid, const char *host,
+			int *veth)
 {
 	(void)cgroup; /* the init was born in it */
 	if (!c->net)
@@ -344,11 +353,12 @@ static int prepare_init(const struct container_config *c, const char *cgroup, pi
 	char peer[32];
 	snprintf(peer, sizeof(peer), "vc-%s", c->name);
 	if (net_veth_create(host, peer, pid) != 0)
-		return fail("create the veth pair", host);
+		return fail("create the veth pair %s", host);
+	*veth = 1;
 	if (net_addr_add(host, c->net->host_addr, c->net->prefix) != 0)
-		return fail("add the host's address to", host);
+		return fail("add the host's address to %s", host);
 	if (net_link_up(host) != 0)
-		return fail("set up", host);
+		return fail("set up %s", host);
 	return 0;
 }
 
@@ -364,8 +374,10 @@ static pid_t clone_init(struct launch *l, const char *cgroup)
 	args.exit_signal = SIGCHLD;
 	args.cgroup = (unsigned long long)dir;
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid == 0)
+	if (pid == 0) {
+		close(dir); /* the init does not exec: nothing would close it */
 		_exit(container_init(l));
+	}
 	int err = errno;
 	close(dir);
 	errno = err;
@@ -378,25 +390,31 @@ static int start_and_wait(const struct container_config *c, const struct layout 
 {
 	int release[2];
 	if (pipe2(release, O_CLOEXEC) != 0)
-		return fail("pipe2", NULL);
+		return fail("pipe2");
 	struct launch l = {c, d, release[0], release[1]};
 	pid_t pid = clone_init(&l, cgroup);
 	close(release[0]);
 	if (pid < 0) {
 		close(release[1]);
-		return fail("clone", NULL);
+		return fail("clone");
 	}
-	int ready = prepare_init(c, cgroup, pid, host) == 0;
+	int veth = 0;
+	int ready = prepare_init(c, cgroup, pid, host, &veth) == 0;
 	forward_to = pid;
 	if (ready && forward_signals() != 0)
-		ready = 0, fail("sigaction", NULL);
+		ready = 0, fail("sigaction");
 	/* One byte: go on. EOF alone: give up. */
 	if (ready && write(release[1], "1", 1) != 1)
-		ready = 0, fail("release the init", NULL);
+		ready = 0, fail("release the init");
 	close(release[1]);
 	int status;
 	if (wait_child(pid, &status) != 0)
-		return fail("waitpid", NULL);
+		return fail("waitpid");
+	/* The init is gone: its network namespace, and the veth end in it,
+	 * go with it, but only once the kernel gets round to it. Deleting the
+	 * host end deletes the pair now. */
+	if (veth && net_link_delete(host) != 0 && errno != ENODEV)
+		fail("delete %s", host);
 	return ready ? status : -1;
 }
 
@@ -408,18 +426,13 @@ int container_run(const struct container_config *c)
 		return -1;
 	snprintf(host, sizeof(host), "vh-%s", c->name);
 	if (cgroup_create(c->cgroup_parent, c->name, &c->limits, cgroup, sizeof(cgroup)) != 0) {
-		fail("create the cgroup", c->name);
+		fail("create the cgroup %s/%s", c->cgroup_parent, c->name);
 		remove_layout(&d);
 		return -1;
 	}
 	int status = start_and_wait(c, &d, cgroup, host);
-	/* The init is gone: its network namespace, and the veth end in it,
-	 * go with it, but only once the kernel gets round to it. Deleting the
-	 * host end deletes the pair now. */
-	if (c->net && net_link_delete(host) != 0 && errno != ENODEV)
-		fail("delete", host);
 	if (cgroup_remove(cgroup) != 0)
-		fail("remove the cgroup", cgroup);
+		fail("remove the cgroup %s", cgroup);
 	remove_layout(&d);
 	return status < 0 ? -1 : wait_status_code(status);
 }

@@ -30,7 +30,7 @@ import pytest
 from . import build as buildmod
 from . import spec as specmod
 from .backends import Backend, make_backend
-from .casekit import CaseFailed, LabRun, show, tail
+from .casekit import CaseFailed, LabRun, parse_mountinfo, show, tail
 from .errors import GuestLost, InfraError
 from .submission import Handin, handin, stage, stage_rootfs, variant
 
@@ -231,7 +231,6 @@ def machine_state(m: Backend) -> dict:
         except OSError:
             return []
         return sorted(f"{kind} key {int(r.split()[0]):#x} id {r.split()[1]}" for r in rows)
-    from .casekit import parse_mountinfo
     state = {
         "mounts": sorted(f"{x.point} ({x.fstype})" for x in parse_mountinfo(m.read("/proc/self/mountinfo").decode())),
         "links": listing("/sys/class/net"),

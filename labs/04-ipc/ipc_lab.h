@@ -62,14 +62,16 @@ int ipcns_mount_mqueue(const char *dir);
  * @brief Starts fn(arg) in new IPC and mount namespaces, with its own /dev/mqueue.
  *
  * Clones with CLONE_NEWIPC, CLONE_NEWNS and SIGCHLD on an IPCNS_STACK_SIZE
- * heap stack.  The child calls ipcns_mount_mqueue(IPCNS_MQUEUE_DIR); if that
- * fails it prints why on stderr (with strerror) and exits with status 127,
- * without running fn.  Else it runs fn(arg) and exits with its return value.
+ * heap stack, freed again in the caller.  The child calls
+ * ipcns_mount_mqueue(IPCNS_MQUEUE_DIR); if that fails it prints why on
+ * stderr (with strerror) and exits with status 127, without running fn.
+ * Else it runs fn(arg) and exits with its return value.
  *
  * @param fn  what the child runs
  * @param arg passed to fn
  * @return the child's PID (the caller waits for it with waitpid()), or -1
- *         with errno set (EPERM without CAP_SYS_ADMIN)
+ *         with errno set (EPERM without CAP_SYS_ADMIN, ENOMEM when the
+ *         stack cannot be allocated)
  */
 pid_t ipcns_spawn(int (*fn)(void *), void *arg);
 
@@ -83,7 +85,7 @@ pid_t ipcns_spawn(int (*fn)(void *), void *arg);
  * removed before returning.
  *
  * @param key the key of all three (not IPC_PRIVATE)
- * @param set filled with the three ids
+ * @param set filled with the three ids; on failure all three are -1
  * @return 0, or -1 with errno set by the call that failed (EEXIST: the key
  *         is taken), and nothing left behind
  */
@@ -92,13 +94,17 @@ int ipcset_create(key_t key, struct ipc_set *set);
 /**
  * @brief Looks the three objects of a key up, without creating any.
  *
- * Calls shmget, msgget and semget with the key and no IPC_CREAT.  An object
- * that does not exist (ENOENT) is not an error: its id is set to -1.
+ * Calls shmget, msgget and semget with the key, no IPC_CREAT, and
+ * IPCSET_MODE as the permission asked for: the caller means to read and
+ * write the objects.  An object that does not exist (ENOENT) is not an
+ * error: its id is set to -1.  One that exists but that the caller may not
+ * use is (EACCES).
  *
  * @param key the key to look up
  * @param set filled with the ids found, -1 for each one absent
  * @return how many of the three exist (0 to 3), or -1 with errno set for
- *         an error other than ENOENT (EACCES, ...)
+ *         an error other than ENOENT (EACCES: an object the caller may not
+ *         read and write)
  */
 int ipcset_open(key_t key, struct ipc_set *set);
 
@@ -106,10 +112,11 @@ int ipcset_open(key_t key, struct ipc_set *set);
  * @brief Removes the objects of a set (IPC_RMID) and marks them absent.
  *
  * Every id that is not -1 is removed, even after a failure with another
- * one, and set to -1.
+ * one, and set to -1 - whether its removal worked or not.
  *
  * @param set the objects to remove
- * @return 0, or -1 with errno set by the first removal that failed
+ * @return 0, or -1 with errno set by the first removal that failed (EINVAL:
+ *         no such object; EPERM: the caller neither owns nor created it)
  */
 int ipcset_remove(struct ipc_set *set);
 

@@ -135,11 +135,15 @@ static int lookup(int id, int *found, int *failed)
 
 int ipcset_open(key_t key, struct ipc_set *set)
 {
-	/* No IPC_CREAT: a lookup must not make what it looks for. */
+	/*
+	 * No IPC_CREAT: a lookup must not make what it looks for.  The mode
+	 * asks for read and write permission, which using the objects needs:
+	 * one that is there but not ours to use is an error (EACCES).
+	 */
 	int found = 0, failed = 0;
-	set->shm = lookup(shmget(key, 0, 0), &found, &failed);
-	set->msg = lookup(msgget(key, 0), &found, &failed);
-	set->sem = lookup(semget(key, 0, 0), &found, &failed);
+	set->shm = lookup(shmget(key, 0, IPCSET_MODE), &found, &failed);
+	set->msg = lookup(msgget(key, IPCSET_MODE), &found, &failed);
+	set->sem = lookup(semget(key, 0, IPCSET_MODE), &found, &failed);
 	if (failed) {
 		errno = failed;
 		return -1;

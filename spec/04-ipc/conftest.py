@@ -75,27 +75,48 @@ class Ipcns:
     # ------------------------------------------------------------ the driver
     @staticmethod
     def parse(text: str) -> dict:
-        """{'spawned': 812, 'found': 0, 'created': {'shm': 3, ...}, 'queues': [...], 'error': '...'}"""
+        """{'spawned': 812, 'found': 0, 'found_ids': {'shm': -1, ...}, 'created': {'shm': 3, ...},
+        'reopened': 3, 'reopened_ids': {...}, 'set': {...}, 'queues': [...], 'mounted': '/dir',
+        'error': 'ipcset_create returned -1, errno EEXIST (File exists)'}"""
         report = {}
         for line in text.splitlines():
-            words = line.removeprefix("inside ").split()
+            line = line.removeprefix("inside ")
+            words = line.split()
             if not words:
                 continue
-            if words[0] in ("spawned", "exited", "signaled", "found") and len(words) == 2:
+            if words[0] == "reopened" and len(words) == 9:
+                words = words[1:]
+                report["reopened"] = int(words[1])
+                report["reopened_ids"] = {words[i]: int(words[i + 1]) for i in (2, 4, 6)}
+            elif words[0] == "found" and len(words) == 8:
+                report["found"] = int(words[1])
+                report["found_ids"] = {words[i]: int(words[i + 1]) for i in (2, 4, 6)}
+            elif words[0] in ("spawned", "exited", "signaled", "found") and len(words) == 2:
                 report[words[0]] = int(words[1])
-            elif words[0] == "created" and len(words) == 7:
-                report["created"] = {words[i]: int(words[i + 1]) for i in (1, 3, 5)}
+            elif words[0] in ("created", "set") and len(words) == 7:
+                report[words[0]] = {words[i]: int(words[i + 1]) for i in (1, 3, 5)}
             elif words[0] == "queues:":
                 report["queues"] = [] if words[1:] == ["(none)"] else words[1:]
             elif words[0] in ("used", "removed"):
                 report[words[0]] = True
+            elif words[0] == "mounted" and len(words) == 2:
+                report["mounted"] = words[1]
             elif words[0] == "error:":
                 report["error"] = line.partition(" ")[2]
         return report
 
-    def run(self, *argv):
-        result = self.lab.run("ipcns", *argv)
+    def run(self, *argv, uid=None, gid=None):
+        result = self.lab.run("ipcns", *argv, uid=uid, gid=gid)
         return result, self.parse(result.stdout)
+
+    @staticmethod
+    def ids(shm=-1, msg=-1, sem=-1) -> dict:
+        return {"shm": shm, "msg": msg, "sem": sem}
+
+    @staticmethod
+    def said(result) -> str:
+        """A program's output on one line, or how it ended if it printed nothing."""
+        return result.stdout.strip().replace("\n", " | ") or result.describe()
 
     def settle(self, prog, timeout: float = 10.0) -> str:
         """Output of a --hold program once it printed 'ready', or once it ended."""

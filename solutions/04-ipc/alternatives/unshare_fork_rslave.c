@@ -76,12 +76,13 @@ undo_shm:
 
 int ipcset_open(key_t key, struct ipc_set *set)
 {
+	/* Asking for read and write permission: an object we may not use is EACCES. */
 	int ids[3], errs[3];
-	ids[0] = shmget(key, 0, 0);
+	ids[0] = shmget(key, 0, IPCSET_MODE);
 	errs[0] = errno;
-	ids[1] = msgget(key, 0);
+	ids[1] = msgget(key, IPCSET_MODE);
 	errs[1] = errno;
-	ids[2] = semget(key, 0, 0);
+	ids[2] = semget(key, 0, IPCSET_MODE);
 	errs[2] = errno;
 	int found = 0;
 	for (int i = 0; i < 3; i++) {

@@ -19,7 +19,11 @@ def built(tmp_path_factory):
 def env():
     """The bundle's moulinette, sharing this checkout's VM assets (no rebuild)."""
     from harness.vm.assets import cache_root
-    return {**os.environ, "LABS_CACHE": str(cache_root())}
+    # As a student's shell has it: not inside another make (CI runs this
+    # suite from `make test`, whose MAKELEVEL would add "Entering directory").
+    outer_make = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")
+    clean = {k: v for k, v in os.environ.items() if k not in outer_make}
+    return {**clean, "LABS_CACHE": str(cache_root())}
 
 
 def every_file(root):

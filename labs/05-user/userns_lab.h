@@ -36,11 +36,14 @@ struct userns_child {
  * @brief Clones fn(arg) into a new user namespace, held until released.
  *
  * Creates a pipe, then clones with CLONE_NEWUSER | @p flags | SIGCHLD on a
- * stack of USERNS_STACK_SIZE bytes from the heap.  The child first reads one
- * byte from the pipe: it does not run fn before userns_release().  If it
- * reads end-of-file instead (the parent closed the pipe without writing),
- * it exits with USERNS_ABANDONED without running fn.  Otherwise it exits
- * with fn's return value.
+ * stack of USERNS_STACK_SIZE bytes from the heap (freed again in the
+ * caller).  The child first reads one byte from the pipe, again when a
+ * signal interrupts the read: it does not run fn before userns_release().
+ * If it reads end-of-file instead (the parent closed the pipe without
+ * writing), it exits with USERNS_ABANDONED without running fn.  Otherwise
+ * it closes the pipe and exits with fn's return value: fn runs with no
+ * descriptor but those the caller had.  The caller keeps only the write
+ * end, in @p child.
  *
  * Namespaces asked for in @p flags are created together with the user
  * namespace, and owned by it.
@@ -50,8 +53,10 @@ struct userns_child {
  *              (0 for a user namespace only)
  * @param fn    what the child runs once released
  * @param arg   passed to fn
- * @return 0, or -1 with errno set: EPERM (user namespaces disabled or
- *         restricted), ENOSPC (max_user_namespaces reached), EINVAL
+ * @return 0, or -1 with errno set, and no descriptor left open: EPERM
+ *         (user namespaces disabled or restricted), ENOSPC
+ *         (max_user_namespaces reached), EINVAL, EMFILE (no descriptor left
+ *         for the pipe), ENOMEM (no memory for the stack)
  */
 int userns_clone(struct userns_child *child, int flags, int (*fn)(void *), void *arg);
 
@@ -63,12 +68,13 @@ int userns_clone(struct userns_child *child, int flags, int (*fn)(void *), void 
  * and gain access that group was denied.
  *
  * @param pid a child in a user namespace whose gid_map is not written yet
- * @return 0, or -1 with errno set (EPERM once gid_map is written)
+ * @return 0, or -1 with errno set (EPERM once gid_map is written; whatever
+ *         open(2) failed with: ENOENT for no such process, EACCES...)
  */
 int userns_deny_setgroups(pid_t pid);
 
 /**
- * @brief Writes one line "INSIDE OUTSIDE COUNT" to /proc/PID/<file>.
+ * @brief Writes one line "INSIDE OUTSIDE COUNT" to /proc/PID/FILE.
  *
  * The whole map goes in a single write(2): the kernel takes a map once, in
  * one write, and refuses every later one.
@@ -101,10 +107,12 @@ int userns_map_root(pid_t pid, uid_t uid, gid_t gid);
 /**
  * @brief Lets a held child run its function.
  *
- * Writes one byte to the pipe and closes the parent's end.
+ * Writes one byte to the pipe and closes the parent's end, whether the
+ * write worked or not.
  *
  * @param child from userns_clone(); its release_fd becomes -1
- * @return 0, or -1 with errno set
+ * @return 0, or -1 with errno set (EPIPE: the child is gone; the caller
+ *         ignores SIGPIPE)
  */
 int userns_release(struct userns_child *child);
 
@@ -114,7 +122,8 @@ int userns_release(struct userns_child *child);
  * userns_clone(), userns_map_root() with the caller's own uid and gid, then
  * userns_release().  If the maps cannot be written, the child is not
  * released: the pipe is closed so that it exits with USERNS_ABANDONED, it
- * is waited for, and -1 is returned with the errno of the failed step.
+ * is waited for, and -1 is returned with the errno of the failed step.  If
+ * the release fails, the child is waited for too.
  *
  * @param flags more namespaces, as for userns_clone()
  * @param fn    what the child runs, as uid 0 and gid 0 inside

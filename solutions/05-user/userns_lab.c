@@ -81,19 +81,16 @@ static int write_proc_file(pid_t pid, const char *name, const char *text)
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
+	/*
+	 * One write: these files take the whole line at once or refuse it,
+	 * and a second write would be a second map, refused.
+	 */
 	size_t len = strlen(text);
 	ssize_t n = write(fd, text, len);
 	int saved = errno;
 	close(fd);
-	if (n < 0) {
-		errno = saved;
-		return -1;
-	}
-	if ((size_t)n != len) {
-		errno = EIO; /* a map cannot be finished by a second write */
-		return -1;
-	}
-	return 0;
+	errno = saved;
+	return n == (ssize_t)len ? 0 : -1;
 }
 
 int userns_deny_setgroups(pid_t pid)
@@ -130,10 +127,11 @@ int userns_map_root(pid_t pid, uid_t uid, gid_t gid)
 
 int userns_release(struct userns_child *child)
 {
-	ssize_t n;
-	do
-		n = write(child->release_fd, "1", 1);
-	while (n < 0 && errno == EINTR);
+	/*
+	 * One byte into an empty pipe: the write never blocks, so no signal
+	 * can interrupt it.  It fails (EPIPE) if the child is gone.
+	 */
+	ssize_t n = write(child->release_fd, "1", 1);
 	int saved = errno;
 	close(child->release_fd);
 	child->release_fd = -1;
@@ -144,11 +142,15 @@ int userns_release(struct userns_child *child)
 	return 0;
 }
 
-/* The maps failed: closing the pipe unwritten makes the child exit unrun. */
+/*
+ * The maps or the release failed.  A pipe closed unwritten makes the child
+ * exit unrun (a failed release has closed it already: the child is gone);
+ * either way it is ours to reap.
+ */
 static void abandon(struct userns_child *child)
 {
-	close(child->release_fd);
-	child->release_fd = -1;
+	if (child->release_fd >= 0)
+		close(child->release_fd);
 	while (waitpid(child->pid, NULL, 0) < 0 && errno == EINTR)
 		;
 }
@@ -158,20 +160,12 @@ pid_t userns_spawn(int flags, int (*fn)(void *), void *arg)
 	struct userns_child child;
 	if (userns_clone(&child, flags, fn, arg) != 0)
 		return -1;
-	if (userns_map_root(child.pid, getuid(), getgid()) != 0) {
-		int saved = errno;
-		abandon(&child);
-		errno = saved;
-		return -1;
-	}
-	if (userns_release(&child) != 0) {
-		int saved = errno;
-		while (waitpid(child.pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		errno = saved;
-		return -1;
-	}
-	return child.pid;
+	if (userns_map_root(child.pid, getuid(), getgid()) == 0 && userns_release(&child) == 0)
+		return child.pid;
+	int saved = errno;
+	abandon(&child);
+	errno = saved;
+	return -1;
 }
 
 int userns_set_hostname(const char *name)

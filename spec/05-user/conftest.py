@@ -103,6 +103,26 @@ class Userns:
         """pid's ids as the machine sees them."""
         return self.ids(self.lab.read(f"/proc/{pid}/status"))
 
+    def fds(self, pid: int) -> str:
+        """pid's descriptors beyond 0, 1 and 2 (what the grader gives every program), said
+        for a student; empty if there is none."""
+        extra = []
+        for fd in sorted(self.lab.machine.listdir(f"/proc/{pid}/fd"), key=int):
+            if int(fd) > 2:
+                try:
+                    extra.append(f"fd {fd} -> {self.lab.machine.readlink(f'/proc/{pid}/fd/{fd}')}")
+                except OSError:
+                    continue
+        return ", ".join(extra)
+
+    def line(self, text: str, start: str) -> str:
+        """The first line of text that starts with start, or ''."""
+        return next((l for l in text.splitlines() if l.startswith(start)), "")
+
+    @staticmethod
+    def said(result) -> str:
+        return result.stdout.strip().replace("\n", " | ") or result.describe()
+
     def kill_usr1(self, prog) -> None:
         """SIGUSR1 to the driver alone (not its process group, where the child is)."""
         self.lab.run("kill", "-USR1", prog.pid)

@@ -79,7 +79,7 @@ def test_child_waits_for_maps(lab, userns):
            expected="still waiting on its pipe", observed=f"it runs the function (named {userns.FN_COMM})")
 
     userns.kill_usr1(prog)
-    userns.reported(prog, "released")
+    userns.reported(prog, "released,")
     lab.eventually(lambda: userns.comm(child) == userns.FN_COMM, what=f"the released child (PID {child}) to run "
                    f"the function (it renames itself {userns.FN_COMM})")
     in_uid, in_gid = userns.status_inside(child)

@@ -12,8 +12,11 @@
  * in it before that process runs anything, and at the end kills what is
  * left and removes the group.
  *
- * Every function that fails returns -1 with errno set to the error of the
- * system call that failed: the caller reports it with strerror(errno).
+ * Every function that fails returns -1 (exactly) with errno set to the
+ * error of the system call that failed: the caller reports it with
+ * strerror(errno).  Every descriptor a function opens is closed before it
+ * returns, whatever happened: a runtime lives long, and what it leaks may
+ * end up in a container.
  * The handout (labs/07-cgroups/README.md) explains each step.
  */
 #ifndef CG_LAB_H
@@ -68,10 +71,11 @@ int cg_is_v2(const char *path);
  * nothing.  The no-internal-process rule applies: a group other than the
  * root that has processes of its own cannot enable controllers for
  * children, and the kernel answers EBUSY - reported as such, with nothing
- * enabled and no process moved.
+ * enabled and no process moved.  An empty list enables nothing and
+ * succeeds.
  *
  * @param parent      the parent group's directory
- * @param controllers their names, separated by spaces: "cpu memory pids"
+ * @param controllers their names, separated by one space or more: "cpu memory pids"
  * @return 0, or -1 with errno set (ENOENT, EBUSY, EINVAL...)
  */
 int cg_enable_controllers(const char *parent, const char *controllers);
@@ -82,12 +86,14 @@ int cg_enable_controllers(const char *parent, const char *controllers);
  * name is a single path component: empty, ".", ".." or a name containing
  * '/' is refused with EINVAL, so that a group is never made outside its
  * parent.  An existing group is not reused (EEXIST): it would carry a
- * previous container's processes and counters.
+ * previous container's processes and counters.  The directory is made with
+ * mode 0755: anyone may read the group's counters, only root may change it.
  *
  * @param parent the parent group's directory
  * @param name   the new group's name
- * @param path   receives "parent/name"
- * @param size   the size of path (ENAMETOOLONG if it does not fit)
+ * @param path   receives "parent/name" and its terminating '\0'
+ * @param size   the size of path in bytes (ENAMETOOLONG if "parent/name" and
+ *               its '\0' do not fit; then nothing is made)
  * @return 0, or -1 with errno set
  */
 int cg_create(const char *parent, const char *name, char *path, size_t size);
@@ -112,7 +118,9 @@ int cg_set_limits(const char *cgroup, const struct cg_limits *lim);
  *
  * The child must not run fn before its PID is in cgroup/cgroup.procs: what
  * it allocates or forks before that would escape the limits.  The caller
- * itself stays where it is.  The child exits with fn's return value.
+ * itself stays where it is.  The child exits with fn's return value, and
+ * runs fn with no descriptor of cg_spawn's own open (only what the caller
+ * had).
  *
  * @param cgroup the group's directory
  * @param fn     what the child runs
@@ -140,12 +148,13 @@ int cg_read_usage(const char *cgroup, struct cg_usage *usage);
  *
  * Writes 1 to cgroup.kill, then removes the directory with rmdir(2).
  * Killing is asynchronous: until the last process has really exited, rmdir
- * fails with EBUSY, so it is retried a few milliseconds apart, for at most
- * CG_DESTROY_TIMEOUT_MS.
+ * fails with EBUSY, so it is retried a few milliseconds apart (sleeping in
+ * between, not spinning), for at most CG_DESTROY_TIMEOUT_MS.  Any other
+ * error of rmdir is returned at once: waiting would not cure it.
  *
  * @param cgroup the group's directory (a leaf: no groups under it)
  * @return 0 once the directory is gone, or -1 with errno set (EBUSY: still
- *         populated when the time ran out)
+ *         populated, or with a group under it, when the time ran out)
  */
 int cg_destroy(const char *cgroup);
 

@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* How long cg_destroy() sleeps before it tries rmdir(2) again. */
+#define RETRY_PAUSE_MS 10
+
 /* ------------------------------------------------------------ file helpers */
 
 /* "dir/file" into buf; ENAMETOOLONG rather than a truncated path. */
@@ -51,18 +54,19 @@ static int write_file(const char *dir, const char *file, const char *text)
 	ssize_t done = write(fd, text, len);
 	int saved = errno;
 	close(fd);
-	if (done < 0) {
-		errno = saved;
-		return -1;
-	}
-	if ((size_t)done != len) {
-		errno = EIO; /* a cgroup file never takes half a value */
+	if (done != (ssize_t)len) {
+		/* kernfs takes a short value whole or refuses it: no half write */
+		errno = done < 0 ? saved : EIO;
 		return -1;
 	}
 	return 0;
 }
 
-/* Reads all of dir/file (cgroup files are small) as a string. */
+/*
+ * Reads all of dir/file as a string.  Cgroup files are small: the callers'
+ * buffers (64 bytes for one number, 4 KiB for cpu.stat) hold them whole,
+ * and the loop stops at a full buffer rather than writing past it.
+ */
 static int read_file(const char *dir, const char *file, char *buf, size_t size)
 {
 	char path[CG_PATH_MAX];
@@ -72,36 +76,26 @@ static int read_file(const char *dir, const char *file, char *buf, size_t size)
 	if (fd < 0)
 		return -1;
 	size_t len = 0;
-	for (;;) {
-		if (len == size - 1) {
-			close(fd);
-			errno = EOVERFLOW;
-			return -1;
-		}
-		ssize_t got = read(fd, buf + len, size - 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			int saved = errno;
-			close(fd);
-			errno = saved;
-			return -1;
-		}
-		if (got == 0)
-			break;
+	ssize_t got;
+	while ((got = read(fd, buf + len, size - 1 - len)) > 0)
 		len += (size_t)got;
-	}
+	int saved = errno;
 	close(fd);
+	if (got < 0) {
+		errno = saved;
+		return -1;
+	}
 	buf[len] = '\0';
 	return 0;
 }
 
+/* The decimal number text starts with (the kernel writes nothing else). */
 static int parse_number(const char *text, long long *value)
 {
 	char *end;
 	errno = 0;
 	long long v = strtoll(text, &end, 10);
-	if (errno != 0 || end == text || (*end != '\0' && *end != '\n' && *end != ' ')) {
+	if (errno != 0 || end == text) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -269,6 +263,7 @@ pid_t cg_spawn(const char *cgroup, int (*fn)(void *), void *arg)
 		return -1;
 	}
 	if (pid == 0) {
+		/* Nothing of the runtime's goes on into the container. */
 		close(gate[1]);
 		char go;
 		ssize_t got;
@@ -279,18 +274,13 @@ pid_t cg_spawn(const char *cgroup, int (*fn)(void *), void *arg)
 		_exit(got == 1 ? fn(arg) : 127);
 	}
 	close(gate[0]);
-	if (attach(cgroup, pid) != 0) {
-		int saved = errno;
-		close(gate[1]); /* end of file: the child gives up */
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		errno = saved;
-		return -1;
-	}
-	ssize_t sent = write(gate[1], "g", 1);
+	/* In the group first; only then the byte that lets it run fn. */
+	int failed = attach(cgroup, pid) != 0 || write(gate[1], "g", 1) != 1;
 	int saved = errno;
-	close(gate[1]);
-	if (sent != 1) {
+	close(gate[1]); /* without the byte: end of file, the child gives up */
+	if (failed) {
+		/* EOF alone would do here; SIGKILL also covers a copy of the
+		 * pipe that another thread's fork might hold open. */
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		errno = saved;
@@ -312,6 +302,14 @@ int cg_read_usage(const char *cgroup, struct cg_usage *usage)
 	return read_number(cgroup, "pids.current", &usage->pids_current);
 }
 
+/* Milliseconds on the monotonic clock, which no change of the date moves. */
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 int cg_destroy(const char *cgroup)
 {
 	/* SIGKILL to every process of the group, in one write. */
@@ -320,13 +318,14 @@ int cg_destroy(const char *cgroup)
 	/*
 	 * The signals are sent, but each process still has to run to exit:
 	 * until the last one has, the group is populated and rmdir says EBUSY.
+	 * So try again a few milliseconds apart, until the deadline.
 	 */
-	const struct timespec pause = {0, 10 * 1000 * 1000};
-	for (int waited = 0;; waited += 10) {
-		if (rmdir(cgroup) == 0)
-			return 0;
-		if (errno != EBUSY || waited >= CG_DESTROY_TIMEOUT_MS)
+	const long long deadline = now_ms() + CG_DESTROY_TIMEOUT_MS;
+	const struct timespec pause = {.tv_nsec = RETRY_PAUSE_MS * 1000000L};
+	while (rmdir(cgroup) != 0) {
+		if (errno != EBUSY || now_ms() >= deadline)
 			return -1;
 		nanosleep(&pause, NULL);
 	}
+	return 0;
 }

@@ -7,6 +7,7 @@ job.  Whatever a case leaves there is killed and removed afterwards, so that
 one case's leftovers never decide the next case's result (the cases that
 grade "nothing left behind" look before that).
 """
+import itertools
 import re
 import shlex
 
@@ -25,6 +26,7 @@ class Cgctl:
         self.root = lab.machine.cgroup_parent
         self.groups: list[str] = []     # removed after the case, deepest first
         self.scratch: list[str] = []    # files and folders removed after the case
+        self.count = itertools.count(1)
 
     # ------------------------------------------------------------ set-up
     def parent(self) -> str:
@@ -43,8 +45,62 @@ class Cgctl:
         result = self.lab.run("cgctl", *argv, timeout=timeout)
         return result, self.parse(result.stdout)
 
-    def start(self, *argv):
-        return self.lab.start("cgctl", *argv)
+    def start(self, *argv, uid=None):
+        return self.lab.start("cgctl", *argv, uid=uid, gid=uid)
+
+    def call(self, *argv, stdin_closed: bool = False, limits: tuple = (), uid=None, timeout: float = 10.0):
+        """Runs one of cgctl's one-function commands to its end: (result, report).
+
+        stdin_closed: cgctl starts with no file descriptor 0, as a daemon
+        may, so that the first file it opens gets 0.  limits: prlimit options
+        (e.g. "--nofile=3") cgctl starts under."""
+        argv = [f"{self.lab.out}/cgctl", *map(str, argv)]
+        if limits:
+            argv = ["prlimit", *limits, "--", *argv]
+        if stdin_closed:
+            argv = ["/bin/sh", "-c", 'exec "$0" "$@" <&-', *argv]
+        result = self.lab.run(*argv, uid=uid, gid=uid, timeout=timeout)
+        return result, self.parse(result.stdout)
+
+    def call_held(self, *argv, uid=None, limits: tuple = (), timeout: float = 10.0):
+        """Starts `cgctl --hold COMMAND ...` and waits until it holds, once the function returned."""
+        argv = [f"{self.lab.out}/cgctl", "--hold", *map(str, argv)]
+        if limits:
+            argv = ["prlimit", *limits, "--", *argv]
+        prog = self.lab.start(*argv, uid=uid, gid=uid)
+        out = self.wait_for(prog, "ready\n", timeout)
+        return prog, self.parse(out)
+
+    def standin(self, files: dict) -> str:
+        """A plain directory in /tmp standing in for a group: {name: text, or None
+        for a subdirectory}.  cg_lab.c cannot tell it from a group until it
+        writes, and the case sees exactly what was written."""
+        path = f"/tmp/standin-{self.lab.case.id}-{next(self.count)}"
+        self.scratch.append(path)
+        self.lab.sh(f"mkdir -p {path}")
+        for name, text in files.items():
+            if text is None:
+                self.lab.sh(f"mkdir {path}/{name}")
+            else:
+                self.lab.machine.write(f"{path}/{name}", text.encode())
+        return path
+
+    def fds(self, pid: int) -> dict[int, str]:
+        """The open file descriptors of pid and what they are, from /proc/PID/fd."""
+        found = {}
+        for fd in self.lab.machine.listdir(f"/proc/{pid}/fd"):
+            try:
+                found[int(fd)] = self.lab.machine.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                pass
+        return found
+
+    def expect_only_std_fds(self, pid: int, whose: str) -> None:
+        fds = self.fds(pid)
+        extra = {fd: what for fd, what in fds.items() if fd > 2}
+        expect(not extra, f"the file descriptors of {whose} (/proc/{pid}/fd)",
+               expected="0, 1 and 2 only: every descriptor cg_lab.c opened is closed",
+               observed=", ".join(f"{fd} -> {what}" for fd, what in sorted(extra.items())))
 
     def held(self, *argv, timeout: float = 10.0):
         """Starts `cgctl --hold run ...` and waits until it holds (after the usage report)."""
@@ -86,15 +142,30 @@ class Cgctl:
                 report["usage"] = {k: int(v) for k, v in re.findall(r"(\w+)=(-?\d+)", value)}
             elif key == "error:":
                 report["errors"].append(value)
+                m = re.match(r"(\w+) returned (-?\d+), errno (\w+) \((.*)\)$", value)
+                if m and "error" not in report:
+                    report["error"] = {"function": m[1], "rc": int(m[2]), "errno": m[3], "text": m[4]}
+            elif key == "took":
+                report["took"] = int(value.split()[0])
+            elif key == "created":
+                report["created"] = value
             elif line.startswith("fork failed: "):
                 report["fork failed"] = line[len("fork failed: "):]
-            elif key in ("ready", "destroyed", "parked", "survived"):
+            elif key in ("ready", "destroyed", "parked", "survived", "enabled") or line == "limits written":
                 report[key] = True
         return report
 
     @staticmethod
     def said(report: dict) -> str:
         return " | ".join(report["lines"]) or "nothing"
+
+    def expect_error(self, result, report, function: str, errno: str | None, what: str) -> None:
+        """cgctl reported that function returned -1 with that errno (None: any errno)."""
+        e = report.get("error", {})
+        ok = (result.exit == 1 and e.get("function") == function and e.get("rc") == -1
+              and (e.get("errno") == errno if errno else e.get("errno") not in (None, "0", "?")))
+        expect(ok, what, expected=f"error: {function} returned -1, errno {errno or 'set by the failed call'}",
+               observed=f"{result.describe()}: {self.said(report)}")
 
     # ------------------------------------------------------------ kernel
     def value(self, path: str) -> str:

@@ -5,9 +5,10 @@
  * - cg_spawn: since Linux 5.7, clone3() can create the child directly in a
  *   group given as a directory file descriptor.  There is no moment when
  *   the child exists outside the group, so no pipe is needed to hold it.
- * - Files are written with stdio.  That is correct only because fclose()'s
- *   result is checked: fprintf() merely fills a buffer, the write(2) that
- *   the kernel can refuse happens at fclose().
+ * - Files are written with stdio (on a descriptor from open(2)).  That is
+ *   correct only because fclose()'s result is checked: fprintf() merely
+ *   fills a buffer, the write(2) that the kernel can refuse happens at
+ *   fclose().
  * - cg_destroy: instead of retrying rmdir, it waits until cgroup.events says
  *   "populated 0".  The kernel signals every change of that file to poll()
  *   as POLLPRI, so the wait costs nothing while processes are exiting.
@@ -40,15 +41,26 @@ static int join(char *buf, size_t size, const char *dir, const char *file)
 	return 0;
 }
 
-/* One value into dir/file; the kernel's answer comes back from fclose. */
+/*
+ * One value into dir/file; the kernel's answer comes back from fclose.  The
+ * descriptor comes from open(2), not fopen(path, "w"): "w" means O_CREAT,
+ * and a limit file that is missing must be an error, not a new file.
+ */
 static int put(const char *dir, const char *file, const char *text)
 {
 	char path[CG_PATH_MAX];
 	if (join(path, sizeof(path), dir, file) != 0)
 		return -1;
-	FILE *f = fopen(path, "we");
-	if (!f)
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -1;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
 	int printed = fprintf(f, "%s", text);
 	int saved = errno;
 	if (fclose(f) != 0)
@@ -178,8 +190,10 @@ pid_t cg_spawn(const char *cgroup, int (*fn)(void *), void *arg)
 	args.cgroup = (uint64_t)dir;
 	/* No stack given: like fork(), the child goes on on a copy of ours. */
 	long pid = syscall(SYS_clone3, &args, sizeof(args));
-	if (pid == 0)
+	if (pid == 0) {
+		close(dir); /* nothing of the runtime's goes on into the container */
 		_exit(fn(arg));
+	}
 	int saved = errno;
 	close(dir);
 	errno = saved;

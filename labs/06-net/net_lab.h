@@ -59,6 +59,7 @@ int net_ns_add(const char *name);
  * namespace itself ends once nothing else holds it (no process in it, no
  * open descriptor on it); its devices go with it.
  *
+ * @param name the namespace's name, as given to net_ns_add()
  * @return 0, or -1 with errno set (ENOENT: no such namespace)
  */
 int net_ns_del(const char *name);
@@ -69,6 +70,7 @@ int net_ns_del(const char *name);
  * Opens NET_NS_DIR/NAME and calls setns(2) on it.  Sockets opened from then
  * on belong to that namespace; sockets already open stay where they were.
  *
+ * @param name the namespace's name
  * @return 0, or -1 with errno set (ENOENT: no such namespace)
  */
 int net_ns_enter(const char *name);
@@ -81,6 +83,7 @@ int net_ns_enter(const char *name);
  * it cannot join, it exits with status 126.  The caller stays where it was.
  * This is how `ip netns exec NAME CMD` starts CMD (the driver runs exec).
  *
+ * @param name the namespace's name
  * @return in the caller, the child's PID, or -1 with errno set (ENOENT: no
  *         such namespace); in the child, 0
  */
@@ -94,6 +97,8 @@ pid_t net_ns_fork(const char *name);
  * IFLA_INFO_DATA, which holds VETH_INFO_PEER: an ifinfomsg of the peer
  * followed by its own IFLA_IFNAME.  Both ends are created down.
  *
+ * @param name the first end's name, at most 15 bytes
+ * @param peer the other end's name, at most 15 bytes
  * @return 0, or -1 with errno from the kernel's reply (EEXIST: a device of
  *         one of those names exists; EINVAL: a name over 15 bytes)
  */
@@ -102,6 +107,7 @@ int net_veth_add(const char *name, const char *peer);
 /**
  * @brief Deletes a device, like `ip link del NAME`; for a veth, both ends.
  *
+ * @param name the device's name
  * @return 0, or -1 with errno from the kernel's reply (ENODEV: no such device)
  */
 int net_link_del(const char *name);
@@ -113,6 +119,8 @@ int net_link_del(const char *name);
  * RTM_NEWLINK on the device with IFLA_NET_NS_FD, a descriptor of
  * NET_NS_DIR/NS.  The device loses its addresses on the way, and goes down.
  *
+ * @param ifname the device to move
+ * @param ns the named namespace it goes to
  * @return 0, or -1 with errno set (ENOENT: no such namespace; ENODEV: no
  *         such device)
  */
@@ -125,6 +133,7 @@ int net_link_set_ns(const char *ifname, const char *ns);
  * prefix length, the device's index) and the address as IFA_LOCAL and
  * IFA_ADDRESS.  The kernel then adds the route to the subnet by itself.
  *
+ * @param ifname the device
  * @param cidr "A.B.C.D/LEN", LEN from 0 to 32
  * @return 0, or -1 with errno set (EINVAL: not such an address; ENODEV: no
  *         such device; EEXIST: the device has that address already)
@@ -137,6 +146,7 @@ int net_addr_add(const char *ifname, const char *cidr);
  * RTM_NEWLINK on the device with IFF_UP in ifi_flags and in ifi_change
  * (the bits of ifi_flags the request changes).
  *
+ * @param ifname the device
  * @return 0, or -1 with errno from the kernel's reply (ENODEV: no such device)
  */
 int net_link_up(const char *ifname);
@@ -151,6 +161,7 @@ int net_link_up(const char *ifname);
  * in.  If a step fails, what this call created is undone - and only that:
  * a device that existed before is not deleted.
  *
+ * @param pair the names and addresses of both ends and of the namespace
  * @return 0, or -1 with errno of the step that failed
  */
 int net_pair_up(const struct net_pair *pair);
@@ -161,6 +172,7 @@ int net_pair_up(const struct net_pair *pair);
  *
  * Tries both steps even if the first fails.
  *
+ * @param pair the same description net_pair_up() was given
  * @return 0, or -1 with errno of the first step that failed
  */
 int net_pair_down(const struct net_pair *pair);

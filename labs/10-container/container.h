@@ -59,7 +59,7 @@ struct container_config {
 	const char *image;         /**< the root filesystem: the overlay's lower layer, read only */
 	const char *state_dir;     /**< STATE/NAME/{upper,work,merged} are made there */
 	const char *cgroup_parent; /**< cgroup v2 directory the container's cgroup is made in */
-	struct container_limits limits;
+	struct container_limits limits; /**< memory, CPU and pids limits of its cgroup */
 	const struct container_net *net; /**< NULL: no veth, only a loopback */
 	char *const *argv;         /**< the command, argv[0] looked up in the container's PATH */
 };
@@ -71,15 +71,15 @@ struct container_config {
  *
  * Checks the configuration first (EINVAL: a name of 1 to CONTAINER_NAME_MAX
  * of [a-z0-9-], a host name of 1 to 64 characters, an image, a state folder
- * and a cgroup parent; then the image must exist).  Makes STATE/NAME (mode
- * 0700; refused if it exists) and in it upper (0755), work (0700) and merged
- * (0755), and the cgroup CGROUP_PARENT/NAME with the limits; clones the
- * container's init with CLONE_NEWPID, CLONE_NEWUTS, CLONE_NEWNS,
- * CLONE_NEWIPC, CLONE_NEWNET and SIGCHLD on a heap stack of
- * CONTAINER_STACK_SIZE bytes, freed as soon as clone returns (the init has
- * its own copy); moves it into the cgroup and, with a network, creates the
- * veth pair with the container end in its network namespace; then releases
- * it through a pipe.  While the container runs, the runtime and the init
+ * and a cgroup parent; then the image must exist).  Makes STATE (mode 0755)
+ * if need be, STATE/NAME (0700; refused if it exists) and in it upper
+ * (0755), work (0700) and merged (0755), and the cgroup CGROUP_PARENT/NAME
+ * with the limits; clones the container's init with CLONE_NEWPID,
+ * CLONE_NEWUTS, CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET and SIGCHLD on a
+ * heap stack of CONTAINER_STACK_SIZE bytes, freed as soon as clone returns
+ * (the init has its own copy); moves it into the cgroup and, with a network,
+ * creates the veth pair with the container end in its network namespace;
+ * then releases it through a pipe.  While the container runs, the runtime and the init
  * hold no descriptor but 0, 1 and 2.
  *
  * The init, PID 1: unshares its cgroup namespace (now rooted at its own
@@ -127,8 +127,9 @@ int container_stop(const char *cgroup_parent, const char *name);
  *
  * Enables the cpu, memory and pids controllers in PARENT's
  * cgroup.subtree_control first (so that the new cgroup has their files),
- * then writes memory.max and memory.swap.max (0), cpu.max and pids.max for
- * the limits that are set, one write() each.  On failure the new cgroup is
+ * then makes PARENT/NAME (mode 0755) and writes memory.max and
+ * memory.swap.max (0), cpu.max and pids.max for the limits that are set,
+ * one write() each.  On failure the new cgroup is
  * removed again (EINVAL: the kernel refused a limit, e.g. a CPU quota under
  * 1000 microseconds).
  *

@@ -17,7 +17,7 @@
 
 /* cgroup_remove waits for killed processes to leave: 200 times 10 ms. */
 #define REMOVE_TRIES 200
-static const struct timespec remove_pause = {0, 10 * 1000 * 1000};
+#define REMOVE_PAUSE_NS (10 * 1000 * 1000)
 
 /* Writes text to DIR/FILE in one write(): a cgroup file takes one value per write. */
 static int write_value(const char *dir, const char *file, const char *text)
@@ -95,6 +95,7 @@ int cgroup_add(const char *path, pid_t pid)
 
 int cgroup_remove(const char *path)
 {
+	const struct timespec pause = {.tv_nsec = REMOVE_PAUSE_NS};
 	for (int tries = 0; tries < REMOVE_TRIES; tries++) {
 		if (rmdir(path) == 0 || errno == ENOENT)
 			return 0; /* ENOENT: gone already */
@@ -104,7 +105,7 @@ int cgroup_remove(const char *path)
 		 * them all at once; they take a moment to leave.  Should the
 		 * write fail, the next rmdir() says why. */
 		write_value(path, "cgroup.kill", "1");
-		nanosleep(&remove_pause, NULL);
+		nanosleep(&pause, NULL);
 	}
 	errno = EBUSY;
 	return -1;

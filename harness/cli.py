@@ -194,7 +194,11 @@ def cmd_mutate(args) -> int:
     from . import mutation
     labs = specmod.select(args.labs)
     only = {lab.name: mutation.baseline_survivors(lab) for lab in labs} if args.survivors else None
-    results = mutation.run(labs, backend=args.backend, jobs=args.jobs, only=only)
+    if args.sample is not None and (args.update_baseline or args.survivors):
+        print("moulinette: --sample grades part of the mutants: not with --update-baseline or --survivors",
+              file=sys.stderr)
+        return EXIT_USAGE
+    results = mutation.run(labs, backend=args.backend, jobs=args.jobs, only=only, sample=args.sample)
     if args.survivors:
         for r in results:
             print(f"\n{r.lab.name}: of the baseline's {len(only[r.lab.name])} survivors, {len(r.killed)} are "
@@ -206,9 +210,13 @@ def cmd_mutate(args) -> int:
         return EXIT_PASS
     problems = []
     for r in results:
-        print(f"\n{r.lab.name}: {len(r.killed)} killed of {len(r.valid) - len(r.equivalent)} "
-              f"({len(r.equivalent)} listed as equivalent): mutation score {r.score:.1%}"
-              + ("" if r.score >= 0.9 else " - below the 90% target"))
+        if r.sampled:
+            print(f"\n{r.lab.name}: a fixed sample of {len({m.digest for m in r.valid})} of its {r.distinct} "
+                  f"distinct mutants: {len(r.killed)} killed of {len(r.valid)}")
+        else:
+            print(f"\n{r.lab.name}: {len(r.killed)} killed of {len(r.valid) - len(r.equivalent)} "
+                  f"({len(r.equivalent)} listed as equivalent): mutation score {r.score:.1%}"
+                  + ("" if r.score >= 0.9 else " - below the 90% target"))
         for m in r.survivors:
             print(f"  survivor {m.id}\n" + "".join("    " + line for line in m.diff.splitlines(True)))
         for mid in r.unknown:
@@ -307,6 +315,9 @@ def parser() -> argparse.ArgumentParser:
                     help="write each lab's score and survivors as its new baseline")
     mu.add_argument("--survivors", action="store_true",
                     help="grade only the baseline's survivors (a quick check while sharpening cases)")
+    mu.add_argument("--sample", type=int, metavar="N",
+                    help="grade a fixed sample of N distinct mutants per lab: every one the baseline "
+                         "counts as killed must still be killed (CI's bounded run)")
     mu.set_defaults(func=cmd_mutate)
 
     o = sub.add_parser("outcomes")  # internal, for prove and mutate

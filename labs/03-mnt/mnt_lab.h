@@ -46,7 +46,8 @@ enum mnt_propagation {
  * @param path      a mount point, e.g. "/" (a plain directory gives EINVAL)
  * @param type      the propagation type to give it
  * @param recursive non-zero: also every mount below it (MS_REC)
- * @return 0, or -1 with errno set (EINVAL: not a mount point, or a bad type)
+ * @return 0, or -1 with errno set (EINVAL: not a mount point, or a type that
+ *         is none of the four - checked before mount(2) is called)
  */
 int mnt_set_propagation(const char *path, enum mnt_propagation type, int recursive);
 
@@ -74,8 +75,8 @@ int mnt_new_namespace(void);
  * walk out of it (see the handout).
  *
  * @param root the new root directory, e.g. "/tmp/root"
- * @return 0, or -1 with errno set (ENOENT: a missing parent; EPERM without
- *         CAP_SYS_CHROOT)
+ * @return 0, or -1 with errno set (ENOENT: a missing parent; ENOTDIR: not a
+ *         directory; EPERM without CAP_SYS_CHROOT)
  */
 int mnt_chroot(const char *root);
 
@@ -85,13 +86,16 @@ int mnt_chroot(const char *root);
  * The caller must be in a mount namespace of its own where / is not shared
  * (see mnt_new_namespace()).  Bind-mounts @p root on itself (pivot_root(2)
  * wants the new root to be a mount point), pivots so that @p root is "/" and
- * the old root sits on /MNT_PUT_OLD, moves to the new "/", makes the old root
- * private and detaches it (MNT_DETACH), and removes the empty /MNT_PUT_OLD.
+ * the old root sits on /MNT_PUT_OLD (a folder created if missing, kept if
+ * already there), moves to the new "/", makes the old root and every mount
+ * below it private - so that detaching it never unmounts anything in other
+ * namespaces - detaches it (MNT_DETACH), and removes the empty /MNT_PUT_OLD.
  * Afterwards nothing of the old root is left in the namespace.
  *
  * @param root a directory holding the new root file system, e.g. "/tmp/root"
- * @return 0, or -1 with errno set (EINVAL: / is shared, or the current root
- *         cannot be moved; EBUSY)
+ * @return 0, or -1 with errno set (ENOENT: no such root; ENOTDIR: root, or
+ *         root/MNT_PUT_OLD, is not a directory; EROFS: no MNT_PUT_OLD can be
+ *         made; EINVAL: / is shared, or the current root cannot be moved)
  */
 int mnt_pivot_root(const char *root);
 
@@ -118,8 +122,9 @@ int mnt_mount_proc(const char *target);
  * /proc/self/fd.  Nothing else of the host's devices.
  *
  * @param dev the folder to fill, e.g. "/dev" once the root is pivoted
- * @return 0, or -1 with errno set (EPERM: creating device nodes is refused,
- *         e.g. in a user namespace)
+ * @return 0, or -1 with errno set (ENOENT: no such folder; EPERM: creating
+ *         device nodes is refused, e.g. in a user namespace; ENAMETOOLONG:
+ *         a node's path would not fit in PATH_MAX bytes - never cut short)
  */
 int mnt_populate_dev(const char *dev);
 
@@ -138,6 +143,8 @@ int mnt_populate_dev(const char *dev);
  * @param fn   what the container runs
  * @param arg  passed to fn
  * @return the child's PID in the caller's namespace, or -1 with errno set
+ *         (EPERM without CAP_SYS_ADMIN).  The stack is the caller's to free
+ *         as soon as clone() has returned: the child runs on its own copy.
  */
 pid_t mnt_container_spawn(const char *root, int (*fn)(void *), void *arg);
 

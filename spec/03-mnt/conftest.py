@@ -13,9 +13,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness.casekit import CaseFailed, show, tail
+from harness.casekit import CaseFailed, expect, show, tail
 
 BASE = "/tmp/m03"                 # the shared tmpfs every case works in
+
+# Lists a folder whose path is too long for one system call, one component at
+# a time, from a process's root (/proc/PID/root: in its mount namespace).
+LIST_DEEP = """import os, sys
+os.chdir(sys.argv[1])
+for part in sys.argv[2].strip("/").split("/"):
+    os.chdir(part)
+print(" ".join(sorted(os.listdir("."))))
+"""
 
 # What a container's /dev must hold, and nothing of the host's besides.
 DEV_NODES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8), "urandom": (1, 9), "tty": (5, 0)}
@@ -38,6 +47,7 @@ class Experiment:
 class Mnt:
     """The case's shared tmpfs, root file systems in it, and the driver mntns."""
 
+    BASE = BASE
     DEV_NODES = DEV_NODES
     DEV_LINKS = DEV_LINKS
 
@@ -61,6 +71,25 @@ class Mnt:
         """A fresh copy of the busybox root file system, in the shared tmpfs."""
         return self.lab.rootfs(f"{BASE}/{name}")
 
+    def deep_dir(self, length: int) -> str:
+        """A folder below /tmp/m03 whose path is exactly length characters long."""
+        path = f"{BASE}/deep"
+        while len(path) < length:
+            # Components of at most 255 bytes (NAME_MAX), none empty.
+            take = min(255, length - len(path) - 1, max(1, length - len(path) - 3))
+            path += "/" + "d" * take
+        assert len(path) == length
+        self.lab.sh(f"mkdir -p {path}")
+        return path
+
+    def deep_listing(self, pid: int, path: str) -> str:
+        """The names in path as process pid sees it, whatever the length of path."""
+        result = self.lab.run("python3", "-c", LIST_DEEP, f"/proc/{pid}/root", path)
+        if result.exit != 0:
+            raise CaseFailed(f"listing {path[:40]}... in the mount namespace of process {pid}",
+                             observed=result.describe(), hint=tail(result.stderr))
+        return result.stdout.strip()
+
     def mkdir(self, *names: str) -> list[str]:
         paths = [f"{BASE}/{n}" for n in names]
         self.lab.sh("mkdir -p " + " ".join(paths))
@@ -71,13 +100,21 @@ class Mnt:
         """Starts mntns."""
         return self.lab.start("mntns", *argv)
 
-    def held(self, *argv, ready: str = "ready\n", timeout: float = 10.0):
-        """Starts `mntns --hold ...` (a container holds by itself) and waits until it
-        prints `ready`; returns (program, output)."""
+    def run(self, *argv, uid: int | None = None):
+        """Runs mntns to its end (as root, or as uid:uid)."""
+        return self.lab.run("mntns", *argv, uid=uid, gid=uid)
+
+    def held(self, *argv, ready: str = "ready\n", timeout: float = 10.0, error_ok: bool = False,
+             wrapper: tuple = ()):
+        """Starts `mntns --hold ...` (a container holds by itself), under
+        `wrapper` if given (a program that execs it, e.g. unshare), and waits
+        until it prints `ready`; returns (program, output).  mntns holds after
+        an error too: unless error_ok, an error it printed fails the case."""
         if argv[0] != "container":
             argv = ("--hold", *argv)
-        prog = self.start(*argv)
-        said = "mntns " + show([str(a) for a in argv])
+        prog = (self.lab.start(*wrapper, f"{self.lab.out}/mntns", *argv) if wrapper
+                else self.start(*argv))
+        said = show([*wrapper, "mntns", *[str(a) for a in argv]])
 
         def seen():
             out = prog.output()
@@ -93,7 +130,21 @@ class Mnt:
                                           f"{result.stdout.strip() or 'nothing'}",
                                  hint=tail(result.stderr))
             return None
-        return prog, self.lab.eventually(seen, timeout=timeout, what=f"{ready.strip()!r} from `{said}`")
+        out = self.lab.eventually(seen, timeout=timeout, what=f"{ready.strip()!r} from `{said}`")
+        errors = [line for line in out.splitlines() if line.startswith("error:")]
+        if errors and not error_ok:
+            raise CaseFailed(f"`{said}`", expected="it does its work without an error",
+                             observed=errors[0], hint=tail(prog.output()))
+        return prog, out
+
+    def expect_error(self, result, function: str, errno_name: str, what: str, rc: int = -1) -> None:
+        """mntns ended with "error: FUNCTION returned RC, errno NAME (...)"."""
+        wanted = f"error: {function} returned {rc}, errno {errno_name} "
+        lines = result.stdout.strip().splitlines()
+        said = next((line for line in lines if line.startswith("error:")), None)
+        expect(result.exit == 1 and said is not None and said.startswith(wanted), what,
+               expected=wanted + "(...)",
+               observed=said or f"{result.describe()}, having printed: {' | '.join(lines) or 'nothing'}")
 
     def container(self, root: str):
         """`mntns container ROOT`; returns (driver, container's PID 1 as the machine sees it)."""

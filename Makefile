@@ -4,6 +4,7 @@
 #   make grade      grade SUBMISSION (default: the reference solutions) in the VM
 #   make test       the whole suite: harness tests, then every lab proven
 #   make mutants    the generated mutants of every lab against the baselines
+#                   (SAMPLE=N: a fixed sample of N per lab, as CI runs it)
 #   make docs       the Doxygen site (handouts as pages, headers as API)
 #   make bench      timings: VM ready, round trip, a lab, a submission
 #   make student-bundle   what students get, without solutions, mutants or hidden cases
@@ -13,7 +14,9 @@ MOULINETTE = bin/moulinette
 SUBMISSION ?= solutions
 LABS       ?=
 JOBS       ?= 2
+SAMPLE     ?=
 labs_opt   = $(if $(LABS),--labs $(LABS))
+sample_opt = $(if $(SAMPLE),--sample $(SAMPLE))
 
 .PHONY: deps grade test unit prove mutants docs bench student-bundle clean
 
@@ -32,7 +35,7 @@ prove:
 	$(MOULINETTE) prove $(labs_opt) --jobs $(JOBS)
 
 mutants: deps
-	$(MOULINETTE) mutate $(labs_opt) --jobs $(JOBS)
+	$(MOULINETTE) mutate $(labs_opt) --jobs $(JOBS) $(sample_opt)
 
 docs: deps
 	doxygen docs/Doxyfile && echo "docs: build/docs/html/index.html"

@@ -293,13 +293,26 @@ def reference_timeouts(labs: list[Lab], backend: str) -> dict:
     return timeouts
 
 
+BATCH = 16   # mutants a child grades in one guest session: progress, and work shared evenly
+
+
 def grade_batches(entries: list[dict], labs: list[Lab], timeouts: dict, backend: str,
-                  jobs: int) -> dict[str, dict]:
+                  jobs: int, log=print) -> dict[str, dict]:
     """Grades the entries in `jobs` guests at once, each stopping at a
     mutant's first failing case; returns name -> lab outcome."""
     import json
+    import time
     from . import children
-    chunks = [entries[i::jobs] for i in range(jobs) if entries[i::jobs]]
+    count = max(jobs, -(-len(entries) // BATCH))
+    chunks = [entries[i::count] for i in range(count) if entries[i::count]]
+    start, graded = time.monotonic(), 0
+
+    def done(_index: int, part: dict | None) -> None:
+        nonlocal graded
+        graded += len(part["batch"]) if part else 0
+        elapsed = time.monotonic() - start
+        left = elapsed / graded * (len(entries) - graded) if graded else 0
+        log(f"  graded {graded}/{len(entries)} mutants in {elapsed:.0f} s, about {left / 60:.0f} min left")
     with tempfile.TemporaryDirectory(prefix="labs-mutate-") as tmp:
         (Path(tmp) / "timeouts.json").write_text(json.dumps(timeouts))
         runs = [[str(SOLUTIONS_DIR), "--labs", ",".join(l.name for l in labs), "--backend", backend,
@@ -307,7 +320,7 @@ def grade_batches(entries: list[dict], labs: list[Lab], timeouts: dict, backend:
                  "--timeouts", str(Path(tmp) / "timeouts.json"), "--stop-on-fail"]
                 for i, chunk in enumerate(chunks)]
         results: dict[str, dict] = {}
-        for part in children.outcomes(runs, jobs):
+        for part in children.outcomes(runs, jobs, done):
             results.update(part["batch"] if part else {})
     return results
 
@@ -358,7 +371,7 @@ def run(labs: list[Lab], backend: str = "vm", jobs: int = 2, only: dict[str, set
             prepared.append((lab, valid, broken, identical, len(generated), distinct))
         log(f"timing the references, then grading {len(entries)} mutants in {jobs} VMs...")
         timeouts = reference_timeouts(labs, backend)
-        outcomes = grade_batches(entries, labs, timeouts, backend, jobs)
+        outcomes = grade_batches(entries, labs, timeouts, backend, jobs, log)
     results = []
     for lab, valid, broken, identical, generated, distinct in prepared:
         killed, survivors, equivalent, unknown = [], [], [], []

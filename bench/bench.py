@@ -7,12 +7,19 @@
 - Round trip: one agent request (a file read) and one program run (/bin/true).
 - Grading: each lab's reference solution, and the whole submission, through
   the same path as `moulinette grade`, with where the time goes (start,
-  build, cases).
+  build, cases); then the whole submission with `grade --jobs 2`.
+- --class N: `grade-all --jobs 2` over N copies of the reference, as
+  submissions an hour.
+- --proofs: how long CI's steps after the harness tests take: `prove` (the
+  hand-written mutants) and `mutate --sample 40` (generated ones); --full
+  adds the full `mutate` run.
 """
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,10 +95,30 @@ def grading(labs: list[specmod.Lab]) -> list[tuple[str, float, float, float, int
     return rows
 
 
+def timed(argv: list[str]) -> tuple[float, int]:
+    """Runs `moulinette ARGV` quietly; returns (seconds, exit status)."""
+    t = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "harness", *argv], cwd=specmod.ROOT,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t, proc.returncode
+
+
+def class_rate(n: int) -> tuple[float, int]:
+    """grade-all --jobs 2 over n copies of the reference: (seconds, exit status)."""
+    with tempfile.TemporaryDirectory(prefix="labs-bench-class-") as tmp:
+        for i in range(n):
+            shutil.copytree(specmod.SOLUTIONS_DIR, Path(tmp) / "class" / f"student{i:02d}",
+                            ignore=shutil.ignore_patterns("alternatives"))
+        return timed(["grade-all", str(Path(tmp) / "class"), "--jobs", "2", "--report", str(Path(tmp) / "out")])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--labs")
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--class", dest="klass", type=int, metavar="N", help="also time grade-all over N submissions")
+    p.add_argument("--proofs", action="store_true", help="also time prove and mutate --sample 40")
+    p.add_argument("--full", action="store_true", help="with --proofs, the full mutate run too")
     args = p.parse_args()
     assets = ensure_assets()
     snapshot = ensure_snapshot(assets)
@@ -115,6 +142,22 @@ def main() -> None:
     ok = all(c["status"] == "passed" for l in data["labs"].values() for c in l["cases"].values())
     print(f"\nwhole submission ({len(labs)} labs, one guest): {whole:.1f} s"
           f"{'' if ok else '  (some cases did not pass!)'}")
+    labs_opt = ["--labs", args.labs] if args.labs else []
+    seconds, rc = timed(["grade", str(specmod.SOLUTIONS_DIR), *labs_opt, "--jobs", "2", "-q"])
+    print(f"whole submission, grade --jobs 2 (two guests): {seconds:.1f} s (exit {rc})")
+    if args.klass:
+        seconds, rc = class_rate(args.klass)
+        print(f"\nclass of {args.klass}, grade-all --jobs 2: {seconds:.0f} s, "
+              f"{args.klass * 3600 / seconds:.0f} submissions an hour (exit {rc})")
+    if args.proofs:
+        print()
+        steps = [("prove (reference, alternatives, skeleton, hand-written mutants)", ["prove"]),
+                 ("mutate --sample 40 (as CI)", ["mutate", "--sample", "40"])]
+        if args.full:
+            steps.append(("mutate, full", ["mutate"]))
+        for what, argv in steps:
+            seconds, rc = timed([*argv, *labs_opt, "--jobs", "2"])
+            print(f"{what}: {seconds / 60:.1f} min (exit {rc})")
 
 
 if __name__ == "__main__":

@@ -33,32 +33,32 @@ def test_the_reference_gets_full_marks_and_every_report(tmp_path):
     assert (tmp_path / "report" / "junit.xml").read_text().startswith("<?xml")
 
 
-def test_a_compile_error_scores_zero_with_the_compiler_output(tmp_path):
-    code, out, results = grade(SUBMISSIONS / "compile_error", "00", tmp_path)
+def test_a_compile_error_scores_zero_with_the_compiler_output(tmp_path, submission):
+    code, out, results = grade(submission(SUBMISSIONS, "compile_error"), "00", tmp_path)
     assert code == 1 and out.rstrip().endswith("Points 0/100")
     assert "ns_inspect.c does not compile" in out and "error:" in out
     assert "error:" in results["tests"][0]["output"]
 
 
-def test_a_missing_file_is_named(tmp_path):
-    code, out, _ = grade(SUBMISSIONS / "empty", "00", tmp_path)
+def test_a_missing_file_is_named(tmp_path, submission):
+    code, out, _ = grade(submission(SUBMISSIONS, "empty"), "00", tmp_path)
     assert code == 1 and "missing ns_inspect.c" in out
 
 
-def test_a_forbidden_function_scores_zero(tmp_path):
-    code, out, results = grade(SUBMISSIONS / "norm_system", "00", tmp_path)
+def test_a_forbidden_function_scores_zero(tmp_path, submission):
+    code, out, results = grade(submission(SUBMISSIONS, "norm_system"), "00", tmp_path)
     assert code == 1 and "calls system(), which this lab forbids" in out
     assert results["score"] == 0
 
 
-def test_a_crash_names_the_signal(tmp_path):
-    code, out, _ = grade(SUBMISSIONS / "crash", "01", tmp_path)
+def test_a_crash_names_the_signal(tmp_path, submission):
+    code, out, _ = grade(submission(SUBMISSIONS, "crash"), "01", tmp_path)
     assert code == 1 and "killed by SIGSEGV" in out
 
 
 @pytest.mark.slow
-def test_a_hang_is_reported_as_a_timeout(tmp_path):
-    code, out, _ = grade(SUBMISSIONS / "hang", "01", tmp_path)
+def test_a_hang_is_reported_as_a_timeout(tmp_path, submission):
+    code, out, _ = grade(submission(SUBMISSIONS, "hang"), "01", tmp_path)
     assert code == 1 and "timed out after" in out
 
 

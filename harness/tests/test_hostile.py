@@ -1,10 +1,11 @@
 """Hostile and broken submissions: each is scored with a clear reason, and
 the host, the harness and the next case are left as they were.
 
-Each submission in hostile/ is graded through the command line, with its
-own temporary folder; before and after, the host's mount table, network
-links and checkout are compared, no QEMU is left behind, and nothing is left
-in the temporary folder.
+Each submission in hostile/ (a folder, or a patch against the reference laid
+out in tmp_path: see the submission fixture) is graded through the command
+line, with its own temporary folder; before and after, the host's mount
+table, network links and checkout are compared, no QEMU is left behind, and
+nothing is left in the temporary folder.
 """
 import os
 import re
@@ -63,16 +64,18 @@ def orphan_qemus(tmp: Path) -> list[str]:
 
 
 def test_every_hostile_submission_has_an_expectation():
-    assert sorted(EXPECTED) == sorted(p.name for p in HOSTILE.iterdir() if p.is_dir())
+    assert sorted(EXPECTED) == sorted(p.name.removesuffix(".patch") for p in HOSTILE.iterdir()
+                                      if p.is_dir() or p.suffix == ".patch")
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_hostile_submission(name, tmp_path):
+def test_hostile_submission(name, tmp_path, submission):
     must, must_not, fewest, most = EXPECTED[name]
     scratch = tmp_path / "tmp"
     scratch.mkdir()
+    folder = submission(HOSTILE, name)
     before = host_state()
-    proc = subprocess.run([sys.executable, "-m", "harness", "grade", str(HOSTILE / name), "--labs", "01",
+    proc = subprocess.run([sys.executable, "-m", "harness", "grade", str(folder), "--labs", "01",
                            "--report", str(tmp_path / "report")],
                           cwd=specmod.ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "TMPDIR": str(scratch)})

@@ -39,9 +39,24 @@ class Net:
         result = self.netlab(*argv)
         line = next((l for l in result.stdout.splitlines() if l.startswith("error:")), "")
         expect(result.exit == 1 and line, f"`netlab {' '.join(argv)}`, which must fail",
-               expected="an 'error: FUNCTION: MESSAGE' line and exit status 1",
+               expected="an 'error: FUNCTION returned RC, errno NAME (MESSAGE)' line and exit status 1",
                observed=result.stdout.strip() or result.describe())
         return line
+
+    def refused(self, argv, function: str, errno_name: str, what: str, rc: int = -1, via=None,
+                uid: int | None = None) -> None:
+        """Runs `netlab ARGV` (or the command line via, for a shell around it), whose FUNCTION must
+        return rc (-1) with errno errno_name: the driver prints both."""
+        argv = [str(a) for a in argv]
+        if via:
+            result = self.lab.run(*via)
+        else:
+            result = self.lab.run("netlab", *argv, uid=uid, gid=uid)
+        line = next((l for l in result.stdout.splitlines() if l.startswith("error:")), "")
+        said = line.split(" (", 1)[0] if line else (result.stdout.strip() or result.describe())
+        want = f"error: {function} returned {rc}, errno {errno_name}"
+        shown = " ".join(a if len(a) < 40 else a[:12] + f"...({len(a)} bytes)" for a in argv)
+        expect(said == want, f"{what} (`netlab {shown}`)", expected=want, observed=said)
 
     def pair_up(self, ns: str, host: str, peer: str, host_addr: str, peer_addr: str) -> None:
         self.will_clean(ns, host)

@@ -47,6 +47,11 @@ def test_veth_created(lab, net):
         expect(link.get("link") == other, f"the peer of {name}", expected=other, observed=link.get("link"))
         expect(not net.is_up(link), f"the state of {name} just created", expected="down",
                observed=" ".join(link.get("flags", [])))
+    # The kernel registers the end in VETH_INFO_PEER first: it gets the lower index.
+    expect(links["lab06b1"]["ifindex"] < links["lab06b0"]["ifindex"], "the indexes of lab06b0 and lab06b1",
+           expected="lab06b1 (the peer, in VETH_INFO_PEER) registered first: the lower index",
+           observed=f"lab06b0 {links['lab06b0']['ifindex']}, lab06b1 {links['lab06b1']['ifindex']}",
+           hint="IFLA_IFNAME of the request names the first end; the peer's name goes inside VETH_INFO_PEER")
 
 
 def test_pair_configured(lab, net):
@@ -60,6 +65,10 @@ def test_pair_configured(lab, net):
            expected="10.6.3.1/24", observed=_addrs(host_addrs.get("lab06c0")))
     expect(net.is_up(host_links["lab06c0"]), "lab06c0's flags", expected="UP",
            observed=" ".join(host_links["lab06c0"].get("flags", [])))
+    host_end = host_links["lab06c0"]
+    expect(host_end.get("link_index", 1 << 30) < host_end["ifindex"], "the index of lab06c0 and of its peer",
+           expected="the peer lab06c1 registered first (a lower index): host_if is the request's IFLA_IFNAME",
+           observed=f"lab06c0 {host_end['ifindex']}, its peer {host_end.get('link_index', 'unknown')}")
     ns_links, ns_addrs = net.links(ns="lab06c"), net.addrs(ns="lab06c")
     expect(sorted(ns_links) == ["lab06c1", "lo"], "the devices of lab06c (`ip -n lab06c link`)",
            expected="lab06c1 and lo", observed=", ".join(ns_links))
@@ -98,9 +107,8 @@ def test_run_inside(lab, net):
     result = net.netlab("run", "lab06e", "sh", "-c", "exit 7")
     expect("exited 7" in result.stdout, "`netlab run lab06e sh -c 'exit 7'`",
            expected="exited 7 (the command ran in the child and ended)", observed=result.stdout.strip())
-    line = net.error("run", "lab06-none", "true")
-    expect(line == "error: net_ns_fork: No such file or directory", "net_ns_fork for a namespace that does not exist",
-           expected="error: net_ns_fork: No such file or directory (before forking)", observed=line)
+    net.refused(["run", "lab06-none", "true"], "net_ns_fork", "ENOENT",
+                "net_ns_fork for a namespace that does not exist (it fails before forking)")
 
 
 def _addrs(entries) -> str:

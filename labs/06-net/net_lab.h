@@ -80,7 +80,8 @@ int net_ns_enter(const char *name);
  *
  * Opens the namespace first (so that a missing one fails in the caller),
  * then forks.  The child joins the namespace, and only then returns 0; if
- * it cannot join, it exits with status 126.  The caller stays where it was.
+ * it cannot join, it says why on standard error and exits with status 126.
+ * The caller stays where it was.
  * This is how `ip netns exec NAME CMD` starts CMD (the driver runs exec).
  *
  * @param name the namespace's name

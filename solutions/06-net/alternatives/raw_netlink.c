@@ -132,8 +132,10 @@ pid_t net_ns_fork(const char *name)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (setns(fd, CLONE_NEWNET) != 0)
+		if (setns(fd, CLONE_NEWNET) != 0) {
+			dprintf(STDERR_FILENO, "net_ns_fork: cannot join %s: %s\n", name, strerror(errno));
 			_exit(126);
+		}
 		close(fd);
 		return 0;
 	}

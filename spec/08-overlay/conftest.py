@@ -7,6 +7,7 @@ options, the files of each layer on disk, their types (a whiteout is a
 character device 0/0) and the trusted.overlay.opaque attribute.  Whatever a
 case mounted or made is unmounted and removed afterwards.
 """
+import re
 import shlex
 import stat
 
@@ -23,6 +24,8 @@ except OSError as e:
     print("error", e.errno)
 """
 OPAQUE = "trusted.overlay.opaque"
+# "error: FUNCTION returned RC, errno NAME (text)", then ": WHY" for the functions that explain themselves.
+FAILURE = re.compile(r"(\S+) returned (-?\d+), errno (\S+) \((.*?)\)(?:: (.*))?$")
 
 
 class Ovlctl:
@@ -56,8 +59,9 @@ class Ovlctl:
         self.lab.sh("mkdir -p " + " ".join(shlex.quote(p) for p in paths))
 
     # ------------------------------------------------------------ driver
-    def run(self, *argv):
-        result = self.lab.run("ovlctl", *argv)
+    def run(self, *argv, **options):
+        """ovlctl with argv (options: uid, gid, cwd for lab.run): the Result and the parsed report."""
+        result = self.lab.run("ovlctl", *argv, **options)
         return result, self.parse(result.stdout)
 
     @staticmethod
@@ -67,6 +71,15 @@ class Ovlctl:
             key, _, value = line.partition(" ")
             if key == "error:":
                 report["errors"].append(value)
+                found = FAILURE.match(value)
+                if found and "failure" not in report:
+                    function, rc, errno_name, text, why = found.groups()
+                    report["failure"] = {"function": function, "rc": int(rc), "errno": errno_name,
+                                         "text": text, "why": why or ""}
+            elif key in ("heap", "fds") and value.startswith("leaked "):
+                report[f"{key} leaked"] = int(value.split()[1])
+            elif key == "overflow":
+                report["overflow"] = int(value)
             elif key == "imported":
                 report["imported"] = int(value)
             elif key in ("options", "mounted", "unmounted"):
@@ -74,6 +87,26 @@ class Ovlctl:
             elif key == "ok":
                 report["ok"] = True
         return report
+
+    @staticmethod
+    def failure(report: dict) -> dict:
+        """The first failure the driver reported: function, rc, errno (its name), text, why."""
+        return report.get("failure") or {"function": None, "rc": None, "errno": None, "text": None, "why": ""}
+
+    def refused(self, result, report: dict, function: str, errno_name: str, what: str,
+                why_names: tuple = (), why_starts: str = "") -> dict:
+        """Expects FUNCTION to have returned exactly -1 with errno errno_name; why must name why_names."""
+        failed = self.failure(report)
+        seen = (result.exit, failed["function"], failed["rc"], failed["errno"])
+        wanted = (1, function, -1, errno_name)
+        expect(seen == wanted, what, expected=f"error: {function} returned -1, errno {errno_name}",
+               observed=f"{result.describe()}: {self.said(report)}")
+        why = failed["why"]
+        if why_names or why_starts:
+            expect(why.startswith(why_starts) and all(n in why for n in why_names), f"the explanation of {what}",
+                   expected=f"a sentence{' starting ' + repr(why_starts) if why_starts else ''} naming "
+                            f"{', '.join(why_names)}", observed=repr(why))
+        return failed
 
     @staticmethod
     def said(report: dict) -> str:

@@ -89,7 +89,9 @@ int ovl_options(const struct ovl_layers *l, char *buf, size_t size);
  * @param l      the directories
  * @param merged an existing directory, where the merged view appears
  * @param why    receives the reason of a failure: ovl_check()'s sentence,
- *               "mount options: ..." or "mount overlay on MERGED: ..."
+ *               "mount options: ..." (for E2BIG, naming the limit:
+ *               "longer than the 4095 bytes the kernel reads") or
+ *               "mount overlay on MERGED: ..."
  * @param size   the size of why
  * @return 0, or -1 with errno set and why filled
  */

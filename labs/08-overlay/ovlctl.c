@@ -19,7 +19,9 @@
  *       and "overflow N" if it wrote N bytes past SIZE
  *
  * check also prints "heap leaked N" (bytes ovl_check left allocated over
- * ten more calls).  A failure prints
+ * ten more calls).  "check --short-memory ..." limits the address space
+ * (RLIMIT_AS) to what the driver uses plus 256 KiB just before the call: a
+ * 1 MiB allocation fails.  A failure prints
  * "error: FUNCTION returned RC, errno NAME (text)", then ": WHY" for the
  * functions that explain themselves, and exits with 1.
  */
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* Bytes written past the end of the options buffer are detected here. */
 #define CANARY 'Z'
@@ -39,7 +42,7 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: ovlctl mount MERGED [--upper DIR --work DIR] LOWER...\n"
-			"       ovlctl check [--upper DIR --work DIR] LOWER...\n"
+			"       ovlctl check [--short-memory] [--upper DIR --work DIR] LOWER...\n"
 			"       ovlctl options SIZE [--upper DIR --work DIR] LOWER...\n"
 			"       ovlctl umount MERGED | whiteout PATH | opaque DIR | import DIR\n");
 	return 2;
@@ -54,6 +57,20 @@ static int fail(const char *function, long rc, const char *why)
 		printf(": %s", why);
 	printf("\n");
 	return 1;
+}
+
+/* The bytes of address space this process uses (VmSize), or -1. */
+static long mapped_bytes(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
 }
 
 /* How many file descriptors this process has open. */
@@ -125,8 +142,14 @@ int main(int argc, char **argv)
 			return fail("ovl_mount", rc, why);
 		printf("mounted %s\n", argv[2]);
 	} else if (strcmp(cmd, "check") == 0) {
-		if (layers(argc - 2, argv + 2, &l) != 0)
+		int short_memory = strcmp(argv[2], "--short-memory") == 0;
+		if (layers(argc - 2 - short_memory, argv + 2 + short_memory, &l) != 0)
 			return usage();
+		if (short_memory) {
+			struct rlimit as = {mapped_bytes() + 256 * 1024, RLIM_INFINITY};
+			if (setrlimit(RLIMIT_AS, &as) != 0)
+				perror("ovlctl: setrlimit(RLIMIT_AS)");
+		}
 		int rc = ovl_check(&l, why, sizeof(why));
 		int err = errno;
 		printf("heap leaked %ld\n", check_leak(&l));

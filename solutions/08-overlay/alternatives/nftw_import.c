@@ -150,8 +150,11 @@ int ovl_mount(const struct ovl_layers *l, const char *merged, char *why, size_t 
 	char options[OVL_OPTIONS_MAX];
 	if (ovl_options(l, options, sizeof(options)) != 0) {
 		int err = errno;
-		snprintf(why, size, "mount options: %s", err == E2BIG ? "they do not fit in one page"
-									 : "a path contains ',' or ':'");
+		if (err == E2BIG)
+			snprintf(why, size, "mount options: longer than the %d bytes the kernel reads",
+				 OVL_OPTIONS_MAX - 1);
+		else
+			snprintf(why, size, "mount options: a path contains ',' or ':'");
 		errno = err;
 		return -1;
 	}

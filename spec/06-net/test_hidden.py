@@ -50,6 +50,15 @@ def test_failed_setup_undone(lab, net):
     expect(held, "the namespace lab06h2 that existed before", expected="still mounted on /run/netns/lab06h2",
            observed="gone: " + (", ".join(net.ns_files()) or "/run/netns empty"))
     net.ok("delns", "lab06h2")
+    # The step inside the namespace fails (the peer's address is not one): all of it is undone.
+    net.will_clean("lab06h5", "lab06h6")
+    net.refused(["up", "lab06h5", "lab06h6", "lab06h7", "10.6.18.1/24", "10.6.18.300/24"], "net_pair_up", "EINVAL",
+                "net_pair_up when the peer's address is not an address (the step inside the namespace fails)")
+    lab.eventually(lambda: not [n for n in lab.machine.listdir("/sys/class/net") if n.startswith("lab06h")
+                                and n not in ("lab06h0", "lab06h9")],
+                   timeout=3.0, what="no lab06h6 or lab06h7 left after the failed set-up")
+    expect("lab06h5" not in net.ns_files(), "/run/netns after net_pair_up failed inside lab06h5",
+           expected="no lab06h5: the namespace it made is deleted", observed=", ".join(net.ns_files()))
 
 
 def test_teardown_leaves_no_link(lab, net):

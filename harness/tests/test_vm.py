@@ -78,3 +78,38 @@ def test_a_memory_hog_is_contained(guest):
     r = guest.run(["/usr/bin/python3", "-c", hog], timeout=60)
     assert r.signal == signal.SIGKILL
     assert guest.run(["true"], timeout=10).exit == 0
+
+
+KILLED_HARNESS = """
+import os, sys, tempfile
+from pathlib import Path
+from harness.backends import VMBackend
+work = Path(tempfile.mkdtemp(prefix="labs-test-orphan-"))
+(work / "sub").mkdir(); (work / "out").mkdir()
+b = VMBackend(work / "sub", work / "out")
+b.start()
+print(b.guest.proc.pid, flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_a_harness_killed_outright_leaves_no_guest_running():
+    """SIGKILL gives the harness no chance to clean up: the kernel must end
+    its QEMU (else a guest burns a core for ever)."""
+    import subprocess
+    import sys
+    from harness.spec import ROOT
+    proc = subprocess.run([sys.executable, "-c", KILLED_HARNESS], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    qemu = int(proc.stdout.split()[0])
+
+    def running() -> bool:   # a zombie waiting for init to reap it is not running
+        try:
+            return "\nState:\tZ" not in open(f"/proc/{qemu}/status").read()
+        except FileNotFoundError:
+            return False
+    deadline = time.monotonic() + 10
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not running(), f"QEMU {qemu} still runs after its harness was killed"

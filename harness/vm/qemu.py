@@ -8,6 +8,7 @@ virtio-serial port whose host end is a unix socket.
 """
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -60,6 +61,14 @@ def kvm_usable(assets: Assets) -> bool:
                 ok = False
         verdict.write_text("1\n" if ok else "0\n")
     return verdict.read_text().strip() == "1"
+
+
+def _die_with_parent() -> None:
+    """In QEMU's child, before exec: the kernel kills it when the harness
+    dies, even by SIGKILL (a guest left running would burn a core for ever).
+    The guest's own session keeps the terminal's ^C away from it."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class Guest:
@@ -115,7 +124,8 @@ class Guest:
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(self.command(snapshot), stdin=subprocess.DEVNULL,
                                      stdout=open(self.dir / "qemu.log", "wb"),
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         self.agent.connect(timeout)
         self.agent.ping(timeout)
         self.ready_after = time.monotonic() - self.started_at

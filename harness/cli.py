@@ -194,8 +194,8 @@ def cmd_mutate(args) -> int:
     from . import mutation
     labs = specmod.select(args.labs)
     only = {lab.name: mutation.baseline_survivors(lab) for lab in labs} if args.survivors else None
-    if args.sample is not None and (args.update_baseline or args.survivors):
-        print("moulinette: --sample grades part of the mutants: not with --update-baseline or --survivors",
+    if args.sample is not None and args.survivors:
+        print("moulinette: --sample and --survivors each grade a part of the mutants: one or the other",
               file=sys.stderr)
         return EXIT_USAGE
     results = mutation.run(labs, backend=args.backend, jobs=args.jobs, only=only, sample=args.sample)
@@ -223,7 +223,8 @@ def cmd_mutate(args) -> int:
             problems.append(f"{r.lab.name}: {mid} could not be graded (infrastructure)")
         if args.update_baseline:
             mutation.write_baseline(r)
-            print(f"  baseline written: {mutation.baseline_path(r.lab).relative_to(ROOT)}")
+            print(f"  baseline written: {mutation.baseline_path(r.lab).relative_to(ROOT)}"
+                  + (" (from the sample only: a full run is the lab's real measure)" if r.sampled else ""))
         else:
             problems += mutation.compare_with_baseline(r)
     for p in problems:

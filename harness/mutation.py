@@ -406,8 +406,9 @@ def compare_with_baseline(r: LabResult) -> list[str]:
         return [f"{r.lab.name}: no baseline ({path.name}); run `moulinette mutate --update-baseline`"]
     base = json.loads(path.read_text())
     problems = []
-    # A sample's score is not the lab's score; its survivors still must be known ones.
-    if not r.sampled and r.score + 1e-9 < base["score"]:
+    # A sample's score is not the lab's score (nor is a baseline drawn from a
+    # sample); its survivors still must be known ones.
+    if not r.sampled and not base.get("sample") and r.score + 1e-9 < base["score"]:
         problems.append(f"{r.lab.name}: mutation score {r.score:.1%} fell below the baseline {base['score']:.1%}")
     for m in r.survivors:
         if m.id not in base["survivors"]:
@@ -417,7 +418,8 @@ def compare_with_baseline(r: LabResult) -> list[str]:
 
 def write_baseline(r: LabResult) -> None:
     import json
+    sample = {"sample": len({m.digest for m in r.valid})} if r.sampled else {}
     baseline_path(r.lab).write_text(json.dumps({
-        "score": round(r.score, 4), "valid": len(r.valid), "killed": len(r.killed),
+        **sample, "score": round(r.score, 4), "valid": len(r.valid), "killed": len(r.killed),
         "equivalent": len(r.equivalent), "survivors": sorted(m.id for m in r.survivors),
     }, indent=1) + "\n")

@@ -104,3 +104,12 @@ def test_a_sample_is_held_to_its_survivors_not_to_the_score(lab_with_baseline):
     assert mutation.compare_with_baseline(r) == []
     r = result(lab_with_baseline, ["k1"], ["x.c:3:1 call"], sampled=True)
     assert mutation.compare_with_baseline(r) == [f"{r.lab.name}: new survivor x.c:3:1 call"]
+
+
+def test_a_baseline_drawn_from_a_sample_is_held_to_its_survivors(lab_with_baseline):
+    path = mutation.baseline_path(lab_with_baseline)
+    path.write_text(json.dumps({**json.loads(path.read_text()), "sample": 40}))
+    r = result(lab_with_baseline, ["k1"], ["x.c:1:1 ror"])          # a full run: 50%, below 90%
+    assert mutation.compare_with_baseline(r) == []
+    r = result(lab_with_baseline, ["k1"], ["x.c:4:1 ret"])
+    assert mutation.compare_with_baseline(r) == [f"{r.lab.name}: new survivor x.c:4:1 ret"]

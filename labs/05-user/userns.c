@@ -54,11 +54,12 @@
  *   --interrupt     SIGALRM gets a handler installed without SA_RESTART,
  *                   which the child inherits: a SIGALRM sent to the waiting
  *                   child makes its read() fail with EINTR
- *   --no-fds        before userns_spawn, the limit on open files is lowered
- *                   so that no new file descriptor can be opened (EMFILE)
- *   --short-memory  before userns_spawn, the address space is limited to
- *                   what the driver uses plus 256 KiB: a 1 MiB allocation
- *                   fails
+ *   --no-fds        before userns_spawn or userns_clone, the limit on open
+ *                   files is lowered so that no new file descriptor can be
+ *                   opened (EMFILE)
+ *   --short-memory  before userns_spawn or userns_clone, the address space
+ *                   is limited to what the driver uses plus 256 KiB: a 1 MiB
+ *                   allocation fails
  *   --close-stdin   fd 0 is closed first
  *   --deny-write-opens  a seccomp filter makes every open() for writing
  *                   (O_WRONLY or O_RDWR) fail with EACCES: the map files
@@ -236,8 +237,8 @@ static long mapped_bytes(void)
 	return kb * 1024;
 }
 
-/* Right before userns_spawn: the limits the options ask for. */
-static void inject_before_spawn(void)
+/* Right before userns_spawn or userns_clone: the limits the options ask for. */
+static void inject_before_call(void)
 {
 	if (short_memory) {
 		struct rlimit as = {mapped_bytes() + 256 * 1024, RLIM_INFINITY};
@@ -256,7 +257,7 @@ static void inject_before_spawn(void)
 
 static int run_spawn(int flags, int (*fn)(void *), void *arg)
 {
-	inject_before_spawn();
+	inject_before_call();
 	pid_t pid = userns_spawn(flags, fn, arg);
 	if (pid <= 0) {
 		fail("userns_spawn", pid);
@@ -270,7 +271,7 @@ static int run_spawn(int flags, int (*fn)(void *), void *arg)
 static int clone_held(struct userns_child *child, int (*fn)(void *))
 {
 	memset(child, 0x5a, sizeof(*child));
-	errno = EDOM;
+	inject_before_call();
 	int rc = userns_clone(child, 0, fn, NULL);
 	if (rc != 0) {
 		fail("userns_clone", rc);
@@ -321,7 +322,7 @@ static int run_abandon(uid_t uid, gid_t gid)
 
 static int run_remap(void)
 {
-	inject_before_spawn();
+	inject_before_call();
 	pid_t pid = userns_spawn(0, child_ids, NULL);
 	if (pid <= 0)
 		return fail("userns_spawn", pid);

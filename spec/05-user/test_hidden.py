@@ -168,6 +168,18 @@ def test_spawn_fails_cleanly(lab, userns):
                    observed=", ".join(f"PID {p.pid} ({p.state})" for p in left))
         prog.signal(9)
         prog.finish()
+    # userns_clone alone: its own return value, as the header gives it.
+    for option, wanted in (("--no-fds", "EMFILE"), ("--short-memory", "ENOMEM")):
+        prog = lab.start("userns", option, "stepwise")
+        out = lab.eventually(lambda: prog.output() if "cloned" in prog.output() or not prog.running() else None,
+                             timeout=10.0, what="userns stepwise to clone or fail")
+        prog.signal(9)
+        prog.finish()
+        error = userns.line(out, "error:")
+        forked = wanted == "ENOMEM" and "cloned" in out  # no stack to allocate: a fork-based runtime
+        expect(error.startswith(f"error: userns_clone returned -1, errno {wanted}") or forked,
+               f"userns_clone under {option}", expected=f"-1 with errno {wanted}",
+               observed=out.strip().replace("\n", " | ") or "nothing")
     prog = lab.start("userns", "release-dead")
     out = lab.eventually(lambda: prog.output() if "ready\n" in prog.output() or not prog.running() else None,
                          timeout=10.0, what="userns release-dead to hold")

@@ -11,7 +11,7 @@
 - --class N: `grade-all --jobs 2` over N copies of the reference, as
   submissions an hour.
 - --proofs: how long CI's steps after the harness tests take: `prove` (the
-  hand-written mutants) and `mutate --sample 40` (generated ones); --full
+  hand-written mutants) and `mutate --sample 25` (generated ones); --full
   adds the full `mutate` run.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def main() -> None:
     p.add_argument("--labs")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--class", dest="klass", type=int, metavar="N", help="also time grade-all over N submissions")
-    p.add_argument("--proofs", action="store_true", help="also time prove and mutate --sample 40")
+    p.add_argument("--proofs", action="store_true", help="also time prove and mutate --sample 25")
     p.add_argument("--full", action="store_true", help="with --proofs, the full mutate run too")
     args = p.parse_args()
     assets = ensure_assets()
@@ -152,7 +152,7 @@ def main() -> None:
     if args.proofs:
         print()
         steps = [("prove (reference, alternatives, skeleton, hand-written mutants)", ["prove"]),
-                 ("mutate --sample 40 (as CI)", ["mutate", "--sample", "40"])]
+                 ("mutate --sample 25 (as CI)", ["mutate", "--sample", "25"])]
         if args.full:
             steps.append(("mutate, full", ["mutate"]))
         for what, argv in steps:

@@ -10,8 +10,10 @@
  *   --hold          once the prison has returned, print "ready" and wait
  *   --user          call namespace_prison_unprivileged instead
  *   --ns LIST       the namespaces, a comma list of pid,uts,mnt,ipc,net,cgroup,user
- *                   (default pid,uts,mnt,ipc); "none" for no namespace at all
+ *                   (default pid,uts,mnt,ipc); "none" for no namespace at all; a number
+ *                   (0x40000) adds those raw clone flags
  *   --uid-map I:O:N, --gid-map I:O:N   the id maps (default: none given)
+ *   --null WHAT     passes NULL for WHAT: config, hostname, rootfs or callback
  *
  * MODE, what the callback does inside the prison
  *   exit N      returns N
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 static long number;
+static int null_config, null_callback;
 
 static int callback_exit(void *arg)
 {
@@ -163,6 +166,10 @@ static int parse_namespaces(const char *list)
 	snprintf(copy, sizeof(copy), "%s", list);
 	char *rest = copy, *word;
 	while ((word = strsep(&rest, ","))) {
+		if (*word >= '0' && *word <= '9') {
+			flags |= (int)strtol(word, NULL, 0);
+			continue;
+		}
 		size_t i = 0;
 		while (i < sizeof(kinds) / sizeof(kinds[0]) && strcmp(word, kinds[i].name) != 0)
 			i++;
@@ -194,13 +201,18 @@ static int (*pick(const char *mode))(void *)
 
 static struct prison_result run(int user, const struct prison_config *config, int (*fn)(void *))
 {
+	if (null_config)
+		config = NULL;
+	if (null_callback)
+		fn = NULL;
 	return user ? namespace_prison_unprivileged(config, fn, NULL) : namespace_prison(config, fn, NULL);
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: cell [--hold] [--user] [--ns pid,uts,mnt,ipc,net,cgroup,user|none]\n"
-			"            [--uid-map I:O:N] [--gid-map I:O:N] HOSTNAME ROOTFS MODE [N]\n"
+	fprintf(stderr, "usage: cell [--hold] [--user] [--ns pid,uts,mnt,ipc,net,cgroup,user|none|0xFLAGS]\n"
+			"            [--uid-map I:O:N] [--gid-map I:O:N] [--null config|hostname|rootfs|callback]\n"
+			"            HOSTNAME ROOTFS MODE [N]\n"
 			"  MODE: exit N | abort | segv | whoami | park | deep KB | names (hostnames on stdin)\n");
 	return 2;
 }
@@ -208,7 +220,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	int hold = 0, user = 0, i = 1;
+	int hold = 0, user = 0, null_hostname = 0, null_rootfs = 0, i = 1;
 	struct prison_idmap uid_map, gid_map;
 	struct prison_config config = {.namespaces = CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWNS | CLONE_NEWIPC};
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -222,13 +234,25 @@ int main(int argc, char **argv)
 			config.uid_map = &uid_map;
 		else if (strcmp(argv[i], "--gid-map") == 0 && i + 1 < argc && parse_map(argv[++i], &gid_map) == 0)
 			config.gid_map = &gid_map;
-		else
+		else if (strcmp(argv[i], "--null") == 0 && i + 1 < argc) {
+			const char *what = argv[++i];
+			if (strcmp(what, "config") == 0)
+				null_config = 1;
+			else if (strcmp(what, "callback") == 0)
+				null_callback = 1;
+			else if (strcmp(what, "hostname") == 0)
+				null_hostname = 1;
+			else if (strcmp(what, "rootfs") == 0)
+				null_rootfs = 1;
+			else
+				return usage();
+		} else
 			return usage();
 	}
 	if (config.namespaces < 0 || argc - i < 3)
 		return usage();
-	config.hostname = argv[i];
-	config.rootfs = argv[i + 1];
+	config.hostname = null_hostname ? NULL : argv[i];
+	config.rootfs = null_rootfs ? NULL : argv[i + 1];
 	int (*fn)(void *) = pick(argv[i + 2]);
 	if (!fn)
 		return usage();

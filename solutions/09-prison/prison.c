@@ -31,6 +31,7 @@ struct prisoner {
 	int report_fd;  /* write end of the report pipe */
 	int release_fd; /* read end of the release pipe, or -1 */
 	int parent_fd;  /* the parent's end of it, which the child must close */
+	int report_parent_fd; /* the parent's read end of report: not the callback's */
 };
 
 /* One record on the report pipe: the step that failed and its errno. */
@@ -157,6 +158,7 @@ static int prisoner_main(void *data)
 		if (wait_for_release(p->release_fd) != 0)
 			return 127; /* the parent failed and says why */
 	}
+	close(p->report_parent_fd);
 	if (sethostname(c->hostname, strlen(c->hostname)) != 0)
 		return report_failure(p, "sethostname(\"%s\")", c->hostname);
 	/* chroot() alone leaves the working directory outside the new root. */
@@ -242,7 +244,7 @@ static struct prison_result start_and_wait(const struct prison_config *c, int (*
 		close(report[1]);
 		return failure(PRISON_SETUP_FAILED, err, "pipe2: %s", strerror(err));
 	}
-	struct prisoner p = {c, callback, arg, report[1], release[0], release[1]};
+	struct prisoner p = {c, callback, arg, report[1], release[0], release[1], report[0]};
 	char *stack = malloc(PRISON_STACK_SIZE);
 	pid_t pid = -1;
 	int err = ENOMEM;

@@ -113,3 +113,170 @@ def test_map_refused_reported(lab, cell):
     left = cell.descendants(prog.pid)
     expect(not left, "processes under cell once it has returned", expected="none",
            observed=", ".join(f"PID {p.pid} in state {p.state}" for p in left))
+
+
+# ---------------------------------------------------------------- helpers
+# errno values of the guest's kernel (x86-64 and arm64 alike)
+ERRNO = {"EPERM": 1, "ENOENT": 2, "ECHILD": 10, "EAGAIN": 11, "EACCES": 13, "ENOTDIR": 20, "EINVAL": 22,
+         "EMFILE": 24}
+
+
+def held(lab, cell, *argv, uid=None, wrap=(), stdin=b"", timeout=8.0):
+    """Starts `[WRAP] cell --hold ARGV`, waits for "ready"; returns the program, its result, its output."""
+    cmd = (*wrap, f"{lab.out}/cell") if wrap else ("cell",)
+    prog = lab.start(*cmd, "--hold", *argv, uid=uid, gid=uid, stdin=stdin)
+    out = prog.wait_for_output("ready\n", timeout=timeout)
+    results = cell.results(out)
+    return prog, (results[0] if results else {"status": "no result line", "message": out.strip()}), out
+
+
+def stop(prog):
+    prog.signal(9)
+    prog.finish(2.0)
+
+
+def fds(lab, pid) -> list[int]:
+    return sorted(int(fd) for fd in lab.machine.listdir(f"/proc/{pid}/fd"))
+
+
+def expect_fds(lab, pid, what):
+    open_fds = fds(lab, pid)
+    expect(open_fds == [0, 1, 2], f"the descriptors {what} (/proc/{pid}/fd)",
+           expected="0 1 2 only: every pipe and /proc file closed",
+           observed=" ".join(f"{fd} ({lab.machine.readlink(f'/proc/{pid}/fd/{fd}')})" for fd in open_fds))
+
+
+def expect_error(cell, r, what, status, errname, mentions=()):
+    expect(r.get("status") == status and r.get("err") == ERRNO[errname], what,
+           expected=f"{status} with err {ERRNO[errname]} ({errname})", observed=cell.said(r))
+    for word in mentions:
+        expect(word.lower() in r.get("message", "").lower(), f"{what}: the message should name what is at fault",
+               expected=f"a message mentioning {word!r}", observed=repr(r.get("message")))
+
+
+# ------------------------------------------------------------ the cases
+def test_bad_configs_refused(lab, cell):
+    user_ns = "pid,uts,mnt,ipc,user"
+    lab.sh("echo not a directory > /tmp/rootfs-file")
+    table = [  # (what, cell's options and host name, rootfs, errno name, words the message must hold)
+        ("a NULL config", ("--null", "config", "box"), cell.root, "EINVAL", ("config",)),
+        ("a NULL config, unprivileged", ("--user", "--null", "config", "box"), cell.root, "EINVAL", ("config",)),
+        ("a NULL host name", ("--null", "hostname", "box"), cell.root, "EINVAL", ("hostname",)),
+        ("a NULL rootfs", ("--null", "rootfs", "box"), cell.root, "EINVAL", ("rootfs",)),
+        ("a NULL callback", ("--null", "callback", "box"), cell.root, "EINVAL", ("callback",)),
+        ("an empty host name", ("",), cell.root, "EINVAL", ("hostname",)),
+        ("a host name of 65 characters", ("h" * 65,), cell.root, "EINVAL", ("65", "64")),
+        ("a host name of 100 characters", ("h" * 100,), cell.root, "EINVAL", ("100", "64")),
+        ("a rootfs that does not exist", ("box",), "/tmp/no-such-rootfs", "ENOENT", ("/tmp/no-such-rootfs",)),
+        ("a rootfs that is a file", ("box",), "/tmp/rootfs-file", "ENOTDIR", ("/tmp/rootfs-file",)),
+        ("CLONE_SYSVSEM (0x40000) among the namespaces", ("--ns", "pid,uts,mnt,ipc,0x40000", "box"), cell.root,
+         "EINVAL", ("CLONE_NEW",)),
+        ("namespaces without CLONE_NEWUTS", ("--ns", "pid,mnt,ipc", "intruder"), cell.root, "EINVAL", ("UTS",)),
+        ("a uid map without CLONE_NEWUSER", ("--uid-map", "0:0:1", "box"), cell.root, "EINVAL", ("CLONE_NEWUSER",)),
+        ("a gid map without CLONE_NEWUSER", ("--gid-map", "0:0:1", "box"), cell.root, "EINVAL", ("CLONE_NEWUSER",)),
+        ("CLONE_NEWUSER without CLONE_NEWNS", ("--ns", "pid,uts,ipc,user", "box"), cell.root, "EINVAL",
+         ("CLONE_NEWNS",)),
+        ("a uid map with a count of 0", ("--ns", user_ns, "--uid-map", "0:0:0", "box"), cell.root, "EINVAL",
+         ("count",)),
+        ("a gid map with a count of 0", ("--ns", user_ns, "--uid-map", "0:0:1", "--gid-map", "0:0:0", "box"),
+         cell.root, "EINVAL", ("count",)),
+    ]
+    before = lab.hostname()
+    for what, argv, rootfs, errname, words in table:
+        prog, r, _ = held(lab, cell, *argv, rootfs, "whoami")
+        expect_error(cell, r, f"namespace_prison given {what}", "invalid_config", errname, words)
+        expect("inside pid" not in prog.output(), f"{what}: the callback", expected="never run",
+               observed=prog.output().strip())
+        left = cell.descendants(prog.pid)
+        expect(not left, f"{what}: children of cell after the refusal", expected="none: nothing is created",
+               observed=", ".join(f"PID {p.pid} ({p.state})" for p in left))
+        expect(lab.hostname() == before, f"{what}: the machine's own host name", expected=before,
+               observed=lab.hostname())
+        stop(prog)
+
+
+def test_setup_failures_reported(lab, cell):
+    # uid 1000 may map only its own ids: the kernel refuses uid 0 outside.
+    for option in ("--uid-map", "--gid-map"):
+        prog, r, out = held(lab, cell, "--user", option, "0:0:1", "box", cell.root, "whoami", uid=1000)
+        what = f"namespace_prison_unprivileged with {option} 0:0:1, run by uid 1000"
+        expect_error(cell, r, what, "setup_failed", "EPERM", ("0 0 1", "own id"))
+        expect("inside pid" not in out, f"{what}: the callback", expected="never run: the child gives up",
+               observed=out.strip())
+        left = cell.descendants(prog.pid)
+        expect(not left, f"{what}: processes under cell", expected="none",
+               observed=", ".join(f"PID {p.pid} ({p.state})" for p in left))
+        expect_fds(lab, prog.pid, f"cell holds once the refused {option[2:]} has been reported")
+        stop(prog)
+    # A root directory uid 1000 may not enter: the child's chroot fails.
+    lab.sh("rm -rf /tmp/locked-root && mkdir -m 000 /tmp/locked-root")
+    prog, r, out = held(lab, cell, "--user", "box", "/tmp/locked-root", "whoami", uid=1000)
+    expect_error(cell, r, "a prison of uid 1000 in a root directory of mode 000 owned by root", "setup_failed",
+                 "EACCES", ("chroot", "/tmp/locked-root"))
+    expect("inside pid" not in out, "the callback after chroot failed", expected="never run",
+           observed=out.strip())
+    expect_fds(lab, prog.pid, "cell holds once the failed chroot has been reported")
+    stop(prog)
+    # Namespaces without a user namespace need CAP_SYS_ADMIN.
+    prog, r, out = held(lab, cell, "box", cell.root, "whoami", uid=1000)
+    expect_error(cell, r, "namespace_prison (no user namespace) run by uid 1000", "clone_failed", "EPERM",
+                 ("unprivileged",))
+    expect_fds(lab, prog.pid, "cell holds once clone has failed")
+    stop(prog)
+    # One process at most for uid 1000: clone fails with EAGAIN.
+    prog, r, out = held(lab, cell, "--user", "box", cell.root, "whoami", uid=1000, wrap=("prlimit", "--nproc=1"))
+    expect_error(cell, r, "namespace_prison_unprivileged under `prlimit --nproc=1`", "clone_failed", "EAGAIN")
+    expect_fds(lab, prog.pid, "cell holds once clone has failed with EAGAIN")
+    stop(prog)
+    # And when all goes well, the exit code still comes back.
+    r = cell.one("--user", "box", cell.root, "exit", 42, uid=1000)
+    expect(r.get("status") == "exited" and r.get("code") == 42, "namespace_prison_unprivileged, callback "
+           "returning 42", expected="exited 42", observed=cell.said(r))
+
+
+def test_resources_released(lab, cell):
+    for uid, argv in ((None, ()), (1000, ("--user",))):
+        who = "uid 1000, unprivileged" if uid else "root"
+        prog, r, _ = held(lab, cell, *argv, "box", cell.root, "exit", 0, uid=uid)
+        expect(r.get("status") == "exited" and r.get("code") == 0, f"a prison ({who})", expected="exited 0",
+               observed=cell.said(r))
+        expect_fds(lab, prog.pid, f"cell holds once its prison ({who}) has returned")
+        stop(prog)
+        prog = cell.start(*argv, "box", cell.root, "park", uid=uid)
+        prisoner = cell.prisoner_of(prog)
+        expect_fds(lab, prisoner, f"the prisoner ({who}) holds while its callback runs")
+        stop(prog)
+    r = cell.one("box", cell.root, "segv")
+    expect(r.get("status") == "child_crashed" and r.get("err") == 0 and r.get("signal") == 11,
+           "a callback writing through NULL", expected="child_crashed, signal 11, err 0 (no call failed)",
+           observed=cell.said(r))
+    # Five descriptors at most: the pipes may not all fit.  Either way, none is left open.
+    for limit in (4, 5):
+        prog, r, _ = held(lab, cell, "--user", "box", cell.root, "exit", 0, wrap=("prlimit", f"--nofile={limit}"))
+        ok = (r.get("status") == "exited" and r.get("code") == 0) or (
+            r.get("status") == "setup_failed" and r.get("err") == ERRNO["EMFILE"])
+        expect(ok, f"namespace_prison_unprivileged under `prlimit --nofile={limit}`",
+               expected="exited 0, or setup_failed with err 24 (EMFILE)", observed=cell.said(r))
+        if limit == 4:
+            expect(r.get("status") == "setup_failed" and "pipe" in r.get("message", ""),
+                   "with only fd 3 free, the pipe cannot be made", expected="setup_failed naming the pipe",
+                   observed=cell.said(r))
+        expect_fds(lab, prog.pid, f"cell holds after the prison under `prlimit --nofile={limit}`")
+        stop(prog)
+    # SIGCHLD ignored: the kernel reaps the child itself, and waitpid fails with ECHILD.
+    prog, r, _ = held(lab, cell, "box", cell.root, "exit", 0, wrap=("env", "--ignore-signal=CHLD"))
+    expect_error(cell, r, "namespace_prison in a process that ignores SIGCHLD", "wait_failed", "ECHILD",
+                 ("waitpid",))
+    expect_fds(lab, prog.pid, "cell holds once waitpid has failed")
+    stop(prog)
+    # The stack is freed: 40 prisons cost no more memory than one.
+    sizes = []
+    for count in (1, 40):
+        names = "".join(f"box{i}\n" for i in range(count)).encode()
+        prog, r, out = held(lab, cell, cell.root, cell.root, "names", stdin=names, timeout=20.0)
+        expect(out.count("result exited 0") == count, f"{count} prisons in a row", expected=f"{count} exited 0",
+               observed=out.strip()[-300:])
+        sizes.append(int(lab.status(prog.pid)["VmSize"].split()[0]))
+        stop(prog)
+    expect(sizes[1] - sizes[0] < 16 * 1024, "cell's VmSize after 40 prisons against after one",
+           expected="about the same: each 1 MiB stack freed", observed=f"{sizes[0]} kB, then {sizes[1]} kB")

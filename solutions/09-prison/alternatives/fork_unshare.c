@@ -92,8 +92,14 @@ static void die_step(int fd, const char *what)
 static void write_file_or_die(int fd, const char *path, const char *text)
 {
 	int f = open(path, O_WRONLY | O_CLOEXEC);
-	if (f < 0 || write(f, text, strlen(text)) != (ssize_t)strlen(text))
-		die_step(fd, path);
+	if (f < 0 || write(f, text, strlen(text)) != (ssize_t)strlen(text)) {
+		int err = errno;
+		char what[160];
+		snprintf(what, sizeof(what), "writing \"%.*s\" to %s%s", (int)strcspn(text, "\n"), text, path,
+			 err == EPERM ? " (an ordinary user may map only its own id, with a count of 1)" : "");
+		errno = err;
+		die_step(fd, what);
+	}
 	close(f);
 }
 
@@ -114,8 +120,13 @@ static void prisoner(int fd, const struct prison_config *c, int (*callback)(void
 {
 	if (sethostname(c->hostname, strlen(c->hostname)) != 0)
 		die_step(fd, "sethostname");
-	if (chroot(c->rootfs) != 0)
-		die_step(fd, "chroot to the rootfs");
+	if (chroot(c->rootfs) != 0) {
+		int err = errno;
+		char what[160];
+		snprintf(what, sizeof(what), "chroot to %s", c->rootfs);
+		errno = err;
+		die_step(fd, what);
+	}
 	if (chdir("/") != 0)
 		die_step(fd, "chdir to the new /");
 	close(fd);
@@ -190,7 +201,10 @@ struct prison_result namespace_prison(const struct prison_config *config, int (*
 		/* unshare failing is this approach's clone failing. */
 		enum prison_status kind = strcmp(e.what, "unshare") == 0 ? PRISON_CLONE_FAILED
 									 : PRISON_SETUP_FAILED;
-		return error_result(kind, e.err, "%s failed: %s", e.what, strerror(e.err));
+		return error_result(kind, e.err, "%s failed: %s%s", e.what, strerror(e.err),
+				    kind == PRISON_CLONE_FAILED && e.err == EPERM
+					    ? " (new namespaces need CAP_SYS_ADMIN: use namespace_prison_unprivileged)"
+					    : "");
 	}
 	if (WIFSIGNALED(status)) {
 		r = error_result(PRISON_CHILD_CRASHED, 0, "the prisoner died of signal %d (%s)",

@@ -48,16 +48,16 @@ class Cgctl:
     def start(self, *argv, uid=None):
         return self.lab.start("cgctl", *argv, uid=uid, gid=uid)
 
-    def call(self, *argv, stdin_closed: bool = False, limits: tuple = (), uid=None, timeout: float = 10.0):
+    def call(self, *argv, without_stdin: bool = False, limits: tuple = (), uid=None, timeout: float = 10.0):
         """Runs one of cgctl's one-function commands to its end: (result, report).
 
-        stdin_closed: cgctl starts with no file descriptor 0, as a daemon
+        without_stdin: cgctl starts with no file descriptor 0, as a daemon
         may, so that the first file it opens gets 0.  limits: prlimit options
         (e.g. "--nofile=3") cgctl starts under."""
         argv = [f"{self.lab.out}/cgctl", *map(str, argv)]
         if limits:
             argv = ["prlimit", *limits, "--", *argv]
-        if stdin_closed:
+        if without_stdin:
             argv = ["/bin/sh", "-c", 'exec "$0" "$@" <&-', *argv]
         result = self.lab.run(*argv, uid=uid, gid=uid, timeout=timeout)
         return result, self.parse(result.stdout)

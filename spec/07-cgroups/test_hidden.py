@@ -164,7 +164,7 @@ def test_controllers_checked(lab, cg):
     cg.expect_error(result, report, "cg_enable_controllers", "ENOENT", "a parent group that does not exist")
     # Spaces before, between and after the names; and no standard input, so
     # that the first file cg_lab.c opens gets descriptor 0.
-    result, report = cg.call("enable", parent, " pids  memory ", stdin_closed=True)
+    result, report = cg.call("enable", parent, " pids  memory ", without_stdin=True)
     enabled = cg.value(f"{parent}/cgroup.subtree_control").split()
     expect(result.exit == 0 and report.get("enabled") and sorted(enabled) == ["memory", "pids"],
            f"`cgctl enable {parent} ' pids  memory '`, run with its standard input closed",
@@ -219,7 +219,7 @@ def test_limits_refused(lab, cg):
         cg.expect_error(result, report, "cg_set_limits", "ENOENT", f"cg_set_limits on a group without {missing}")
     standin = cg.standin({f: "" for f in files})
     result, report = cg.call("limits", standin, "--mem", 64 << 20, "--cpu", 5000, 50000, "--pids", 9,
-                             stdin_closed=True)
+                             without_stdin=True)
     written = {f: lab.read(f"{standin}/{f}") for f in files}
     wanted = {"memory.max": str(64 << 20), "memory.swap.max": "0", "cpu.max": "5000 50000", "pids.max": "9"}
     expect(result.exit == 0 and report.get("limits") and written == wanted,
@@ -252,7 +252,7 @@ def test_usage_errors(lab, cg):
            expected=_fields(wanted), observed=cg.said(report))
     cg.expect_only_std_fds(prog.pid, f"cgctl (PID {prog.pid}) once cg_read_usage has returned")
     cg.release(prog)
-    result, report = cg.call("usage", standin, stdin_closed=True)
+    result, report = cg.call("usage", standin, without_stdin=True)
     expect(report.get("usage") == wanted, "cg_read_usage run with its standard input closed (the first file "
            "it opens gets descriptor 0)", expected=_fields(wanted), observed=cg.said(report))
     stat = USAGE_FILES["cpu.stat"]

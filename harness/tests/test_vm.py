@@ -64,6 +64,24 @@ def test_programs_run_in_the_job_cgroup_and_as_asked(guest):
     assert guest.run(["id", "-u"], timeout=10, uid=1000, gid=1000).stdout == "1000\n"
 
 
+def test_a_job_moved_to_another_cgroup_stays_there(guest):
+    # The spawn is answered only once the job is in grade/job: a case that
+    # moves it at once (lab 07 puts a process in a parent group) is never
+    # undone by the job joining late.
+    guest.run(["mkdir", "-p", "/sys/fs/cgroup/grade/lab/moved"], timeout=10)
+    try:
+        for _ in range(20):
+            job = guest.spawn(["sleep", "100"])
+            guest.write("/sys/fs/cgroup/grade/lab/moved/cgroup.procs", str(job.pid).encode())
+            time.sleep(0.02)
+            assert guest.read(f"/proc/{job.pid}/cgroup") == b"0::/grade/lab/moved\n"
+            job.signal(signal.SIGKILL)
+            job.wait(10)
+    finally:
+        guest.cleanup()
+        guest.run(["rmdir", "/sys/fs/cgroup/grade/lab/moved"], timeout=10)
+
+
 def test_the_guest_sees_nothing_of_the_host_but_usr(guest):
     names = set(guest.listdir("/"))
     assert "work" not in names and "home" not in names

@@ -345,8 +345,11 @@ static void write_file(const char *path, const char *text)
 	}
 }
 
-/* In the forked child, before exec: join the job cgroup, own session, ids. */
-static void job_child(const struct msg *m, int in_fd, int out_fd, int err_fd)
+/* In the forked child, before exec: join the job cgroup, own session, ids.
+ * Closing `joined` tells the agent the child is in the job cgroup: only then
+ * is the spawn answered, so that a case that moves the job elsewhere (into a
+ * lab's cgroup, say) is never undone by a late join. */
+static void job_child(const struct msg *m, int in_fd, int out_fd, int err_fd, int joined)
 {
 	sigset_t none;
 	sigemptyset(&none);
@@ -354,6 +357,7 @@ static void job_child(const struct msg *m, int in_fd, int out_fd, int err_fd)
 	signal(SIGPIPE, SIG_DFL);
 	setsid();
 	write_file(JOB_CGROUP, "0");
+	close(joined);
 	dup2(in_fd, 0);
 	dup2(out_fd, 1);
 	dup2(err_fd, 2);
@@ -396,21 +400,31 @@ static void op_spawn(const struct msg *m)
 			j = &jobs[i];
 	if (!j)
 		return put_error(EAGAIN, "too many jobs (%d): run cleanup", MAX_JOBS);
-	int in[2], out[2], err[2];
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+	int in[2], out[2], err[2], joined[2];
+	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+	    pipe2(joined, O_CLOEXEC))
 		return put_error(errno, "pipe: %s", strerror(errno));
 	const struct field *stdin_data = msg_get(m, "stdin");
 	pid_t pid = fork();
 	if (pid < 0) {
 		int e = errno;
 		close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+		close(joined[0]), close(joined[1]);
 		return put_error(e, "fork: %s", strerror(e));
 	}
-	if (pid == 0)
-		job_child(m, in[0], out[1], err[1]);
+	if (pid == 0) {
+		close(joined[0]);
+		job_child(m, in[0], out[1], err[1], joined[1]);
+	}
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
+	close(joined[1]);
+	/* EOF once the child has joined the job cgroup (or died trying). */
+	char byte;
+	while (read(joined[0], &byte, 1) < 0 && errno == EINTR)
+		;
+	close(joined[0]);
 	if (stdin_data && stdin_data->vlen) {
 		/* Small payloads only: the pipe buffer holds 64 KiB. */
 		fcntl(in[1], F_SETFL, O_NONBLOCK);

@@ -4,7 +4,9 @@
 
 - VM ready: QEMU started until the agent answers, cold boot and from the
   snapshot; then with the 9p shares mounted and a first command run.
-- Round trip: one agent request (a file read) and one program run (/bin/true).
+- Round trip: one agent request (a file read) and one program run: busybox's
+  static /bin/true, and the host's dynamic /usr/bin/true over 9p (why the
+  guest's PATH puts busybox first).
 - Grading: each lab's reference solution, and the whole submission, through
   the same path as `moulinette grade`, with where the time goes (start,
   build, cases); then the whole submission with `grade --jobs 2`.
@@ -63,13 +65,13 @@ def first_command(runs: int) -> list[float]:
     return times
 
 
-def round_trips(n: int) -> tuple[list[float], list[float]]:
+def round_trips(n: int) -> tuple[list[float], list[float], list[float]]:
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "sub").mkdir()
         (Path(tmp) / "out").mkdir()
         b = VMBackend(Path(tmp) / "sub", Path(tmp) / "out")
         b.start()
-        reads, runs = [], []
+        reads, runs, dynamic = [], [], []
         for _ in range(n):
             t = time.monotonic()
             b.read("/proc/uptime")
@@ -77,8 +79,11 @@ def round_trips(n: int) -> tuple[list[float], list[float]]:
             t = time.monotonic()
             b.run(["/bin/true"], timeout=10)
             runs.append(time.monotonic() - t)
+            t = time.monotonic()
+            b.run(["/usr/bin/true"], timeout=10)
+            dynamic.append(time.monotonic() - t)
         b.close()
-    return reads, runs
+    return reads, runs, dynamic
 
 
 def grading(labs: list[specmod.Lab]) -> list[tuple[str, float, float, float, int, int]]:
@@ -127,9 +132,10 @@ def main() -> None:
     print(f"VM ready, cold boot          {median(ready_times(max(3, args.runs // 2), None))}")
     print(f"VM ready, from snapshot      {median(ready_times(args.runs, snapshot))}")
     print(f"  + shares, first command    {median(first_command(args.runs))}")
-    reads, runs = round_trips(20)
+    reads, runs, dynamic = round_trips(20)
     print(f"round trip, agent request    {median(reads)}")
-    print(f"round trip, run /bin/true    {median(runs)}")
+    print(f"round trip, run /bin/true    {median(runs)}  (busybox, static)")
+    print(f"round trip, run /usr/bin/true {median(dynamic)}  (the host's, dynamic, over 9p)")
     labs = specmod.select(args.labs)
     print("\ngrading the reference, one lab at a time (each in a fresh guest):")
     print(f"  {'lab':<16} {'total':>7} {'build':>7} {'cases':>7}  passed")

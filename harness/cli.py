@@ -33,7 +33,7 @@ EXIT_PASS, EXIT_FAIL, EXIT_USAGE, EXIT_INFRA = 0, 1, 2, 3
 def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
               visibility: str = "all", variants: dict[str, Path] | None = None,
               progress: bool = False, stop_on_fail: bool = False, batch: str | None = None,
-              timeouts: str | None = None) -> dict:
+              timeouts: str | None = None, claims: str | None = None) -> dict:
     """Runs the labs' cases through pytest; returns the plugin's outcomes."""
     import pytest
     files = [str(lab.test_file(v)) for lab in labs for v in specmod.VISIBILITIES
@@ -54,6 +54,8 @@ def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
             args += ["--batch", batch]
         if timeouts:
             args += ["--timeouts", timeouts]
+        if claims:
+            args += ["--claims", claims]
         code = pytest.main(args)
         if not out.exists():
             raise InfraError(f"the case runner stopped early (pytest exit code {int(code)})")
@@ -62,14 +64,16 @@ def run_cases(submission: Path, labs: list[specmod.Lab], backend: str = "vm",
 
 def run_cases_parallel(submission: Path, labs: list[specmod.Lab], jobs: int, backend: str = "vm",
                        visibility: str = "all") -> dict:
-    """The labs split over `jobs` child processes, each with its own guest;
-    their outcomes merged as if from one run."""
+    """The labs shared by `jobs` child processes, each with its own guest:
+    each takes the next lab nobody has claimed (see the plugin's --claims),
+    so that one that drew long labs is not left working alone.  Their
+    outcomes are merged as if from one run."""
     from . import children
-    groups: list[list[specmod.Lab]] = [[] for _ in range(min(jobs, len(labs)))]
-    for lab in sorted(labs, key=lambda l: -sum(c.timeout for c in l.cases)):  # heaviest first
-        min(groups, key=lambda g: sum(c.timeout for l in g for c in l.cases)).append(lab)
-    parts = children.outcomes([[str(submission), "--labs", ",".join(l.name for l in g), "--backend", backend,
-                                "--visibility", visibility] for g in groups], jobs)
+    names = ",".join(l.name for l in labs)
+    with tempfile.TemporaryDirectory(prefix="labs-claims-") as claims:
+        parts = children.outcomes([[str(submission), "--labs", names, "--backend", backend,
+                                    "--visibility", visibility, "--claims", claims]
+                                   for _ in range(min(jobs, len(labs)))], jobs)
     if any(p is None for p in parts):
         raise InfraError("a grading process stopped early (its output is above)")
     merged = {**parts[0], "labs": {}, "seconds": max(p["seconds"] for p in parts),
@@ -77,6 +81,9 @@ def run_cases_parallel(submission: Path, labs: list[specmod.Lab], jobs: int, bac
                           "ready_seconds": [t for p in parts for t in p["machine"]["ready_seconds"]]}}
     for p in parts:
         merged["labs"].update(p["labs"])
+    missing = [l.name for l in labs if l.name not in merged["labs"]]
+    if missing:
+        raise InfraError(f"no grading process graded {', '.join(missing)}")
     return merged
 
 
@@ -163,7 +170,7 @@ def cmd_outcomes(args) -> int:
     variants = dict(v.split("=", 1) for v in args.variant)
     data = run_cases(Path(args.submission), specmod.select(args.labs), backend=args.backend,
                      visibility=args.visibility, variants=variants, stop_on_fail=args.stop_on_fail,
-                     batch=args.batch, timeouts=args.timeouts)
+                     batch=args.batch, timeouts=args.timeouts, claims=args.claims)
     Path(args.out).write_text(json.dumps(data))
     return EXIT_PASS
 
@@ -331,6 +338,7 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--stop-on-fail", action="store_true")
     o.add_argument("--batch")
     o.add_argument("--timeouts")
+    o.add_argument("--claims")
     o.set_defaults(func=cmd_outcomes)
 
     s = sub.add_parser("spec-check", help="check every spec, run nothing")

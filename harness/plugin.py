@@ -58,6 +58,8 @@ def pytest_addoption(parser):
                 help="JSON list of {name, lab, path}: grade each variant in turn, in one machine")
     g.addoption("--timeouts", default=None, metavar="FILE",
                 help="JSON {lab: {case: seconds}} replacing the spec's case timeouts")
+    g.addoption("--claims", default=None, metavar="DIR",
+                help="grade only the labs this process claims first in DIR (several graders share the labs)")
 
 
 @dataclass
@@ -101,6 +103,22 @@ class Grading:
         self.batch = json.loads(Path(opt("--batch")).read_text()) if opt("--batch") else None
         self.batch_results: dict[str, dict] = {}
         self.timeouts = json.loads(Path(opt("--timeouts")).read_text()) if opt("--timeouts") else {}
+        self.claims = Path(opt("--claims")) if opt("--claims") else None
+        self.owned: dict[str, bool] = {}
+
+    def owns(self, lab: str) -> bool:
+        """With --claims: whether this process grades the lab.  The first
+        process to reach a lab makes DIR/LAB (atomically) and grades it; the
+        others pass it by, so labs go to whichever grader is free."""
+        if self.claims is None:
+            return True
+        if lab not in self.owned:
+            try:
+                (self.claims / lab).mkdir()
+                self.owned[lab] = True
+            except FileExistsError:
+                self.owned[lab] = False
+        return self.owned[lab]
 
     # ------------------------------------------------------------ labs
     def add_lab(self, lab: specmod.Lab) -> None:
@@ -197,7 +215,8 @@ class Grading:
             "seconds": round(time.monotonic() - self.started, 2),
             "machine": {"boots": getattr(m, "boots", 0),
                         "ready_seconds": [round(t, 3) for t in getattr(m, "ready_times", [])]},
-            "labs": {name: self._lab_json(s) for name, s in self.labs.items()},
+            "labs": {name: self._lab_json(s) for name, s in self.labs.items()
+                     if self.claims is None or self.owned.get(name)},
             "batch": self.batch_results,
         }
 
@@ -314,13 +333,16 @@ def pytest_collection_modifyitems(session, config, items):
         config.hook.pytest_deselected(items=drop)
     # Cases run in spec order; when stopping at the first failure (mutation
     # testing, with the reference's timings as timeouts), the quickest first.
+    # Graders sharing the labs (--claims) take the longest labs first, so
+    # that the short ones even out the end.
     def rank(item):
         lab, case = getattr(item, "lab", None), getattr(item, "case", None)
         if lab is None:
-            return ("", 0)
+            return (0, "", 0)
+        weight = -sum(c.timeout for c in lab.cases) if g.claims else 0
         if g.stop_on_fail and g.timeouts.get(lab.name):
-            return (lab.name, g.timeouts[lab.name].get(case.id, 0))
-        return (lab.name, [c.id for c in lab.cases].index(case.id))
+            return (weight, lab.name, g.timeouts[lab.name].get(case.id, 0))
+        return (weight, lab.name, [c.id for c in lab.cases].index(case.id))
     keep.sort(key=rank)
     items[:] = keep
 
@@ -341,6 +363,15 @@ def pytest_runtestloop(session):
                 break
         g.finish(entry)
     return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """With --claims: a lab another grader took is passed by, unreported."""
+    lab = getattr(item, "lab", None)
+    if lab is not None and not _grading(item.config).owns(lab.name):
+        return True
+    return None
 
 
 def pytest_runtest_setup(item):

@@ -2,8 +2,8 @@
 
 Everything is built from the machine's own Debian packages (linux-image-amd64,
 busybox-static, gcc) into a cache directory, and rebuilt only when an input
-changes: the cache key hashes the kernel, busybox, the guest sources and this
-file.
+changes: the cache key hashes the kernel, busybox, the host's loader cache,
+the guest sources and this file.
 """
 from __future__ import annotations
 
@@ -22,6 +22,10 @@ from ..errors import InfraError
 
 GUEST_DIR = Path(__file__).with_name("guest")
 BUSYBOX = Path("/bin/busybox")
+# The host's loader cache, for the programs the guest runs from the host's
+# /usr: without it ld.so tries some forty directories per library, each a 9p
+# lookup that fails (about 30 ms per exec under TCG, against 2 ms with it).
+LD_SO_CACHE = Path("/etc/ld.so.cache")
 
 # Loaded in this order by the guest's init.  The 9p and virtio modules are
 # needed to reach the host; overlay and veth serve labs 06, 08 and 10, and
@@ -157,6 +161,8 @@ def build_initramfs(out: Path, modules_dir: Path, agent: Path) -> None:
     cpio.file("etc/group", b"root:x:0:\nnogroup:x:65534:\nstudent:x:1000:\n")
     cpio.file("etc/hosts", b"127.0.0.1 localhost\n")
     cpio.file("etc/nsswitch.conf", b"passwd: files\ngroup: files\nhosts: files\n")
+    if LD_SO_CACHE.exists():
+        cpio.file("etc/ld.so.cache", LD_SO_CACHE.read_bytes())
     names = []
     for rel in MODULES:
         ko = modules_dir / f"{rel}.ko"
@@ -171,7 +177,8 @@ def build_initramfs(out: Path, modules_dir: Path, agent: Path) -> None:
 
 def _fingerprint(image: Path) -> str:
     h = hashlib.sha256()
-    for path in [image, BUSYBOX, Path(__file__), *sorted(GUEST_DIR.iterdir())]:
+    inputs = [image, BUSYBOX, Path(__file__), *sorted(GUEST_DIR.iterdir())]
+    for path in inputs + [LD_SO_CACHE] * LD_SO_CACHE.exists():
         h.update(str(path).encode())
         h.update(path.read_bytes() if path.stat().st_size < 64 << 20 else b"")
     return h.hexdigest()[:16]

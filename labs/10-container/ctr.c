@@ -19,7 +19,7 @@
  *     kills every process of the container; exits 0, or 1 saying why
  *
  *   ctr call [--fds N] FUNCTION ARG... [-- FUNCTION ARG...]...
- *     calls functions of cgroup.c and netlink.c alone, in turn, to try them
+ *     calls functions of cgroup.c, netlink.c and container_stop alone, in turn, to try them
  *     one by one; for each, prints "FUNCTION returned RC" (cgroup_create
  *     then prints "path PATH"), or "error: FUNCTION returned RC, errno NAME
  *     (text)" when it returned -1; exits 0 if all returned 0, else 1.
@@ -34,6 +34,7 @@
  *       net_addr_add IFNAME ADDR PREFIX
  *       net_link_up IFNAME
  *       net_link_delete IFNAME
+ *       container_stop CGROUP NAME
  */
 #include "container.h"
 
@@ -201,6 +202,8 @@ static int call_one(const char *function, int argc, char **argv)
 		return report(function, net_link_up(argv[0]));
 	if (strcmp(function, "net_link_delete") == 0 && argc == 1)
 		return report(function, net_link_delete(argv[0]));
+	if (strcmp(function, "container_stop") == 0 && argc == 2)
+		return report(function, container_stop(argv[0], argv[1]));
 	return 2;
 }
 

@@ -41,18 +41,23 @@ class Utsns:
                 report[key] = value
         return report
 
-    def settle(self, prog, timeout: float = 10.0) -> str:
-        """Output of a --hold program once it printed 'ready', or once it ended."""
+    def settle(self, prog, timeout: float = 10.0, parent_said: bool = False) -> str:
+        """Output of a --hold program once it printed 'ready', or once it ended.
+
+        parent_said: with `run`, the payload prints 'ready' in the child, and
+        the driver prints 'spawned PID' (or its error) in the parent: the two
+        race, so wait for the parent's line as well."""
         def done():
             out = prog.output()
-            return out if "ready\n" in out or not prog.running() else None
+            said = not parent_said or "spawned " in out or "error:" in out
+            return out if ("ready\n" in out and said) or not prog.running() else None
         self.lab.eventually(done, timeout=timeout, what="utsns to print 'ready' or to end")
         return prog.output()
 
     def start_held(self, hostname: str, domainname: str):
         """`utsns --hold run H D`, once its payload waits: (program, payload's PID)."""
         prog = self.lab.start("utsns", "--hold", "run", hostname, domainname)
-        out = self.settle(prog)
+        out = self.settle(prog, parent_said=True)
         report = self.parse(out)
         if "spawned" not in report or "payload" not in report:
             raise CaseFailed(f"`utsns --hold run {hostname or repr('')} {domainname}` should start its payload",

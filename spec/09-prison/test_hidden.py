@@ -264,7 +264,7 @@ def test_resources_released(lab, cell):
         expect_fds(lab, prog.pid, f"cell holds after the prison under `prlimit --nofile={limit}`")
         stop(prog)
     # SIGCHLD ignored: the kernel reaps the child itself, and waitpid fails with ECHILD.
-    prog, r, _ = held(lab, cell, "box", cell.root, "exit", 0, wrap=("env", "--ignore-signal=CHLD"))
+    prog, r, _ = held(lab, cell, "box", cell.root, "exit", 0, wrap=("/usr/bin/env", "--ignore-signal=CHLD"))
     expect_error(cell, r, "namespace_prison in a process that ignores SIGCHLD", "wait_failed", "ECHILD",
                  ("waitpid",))
     expect_fds(lab, prog.pid, "cell holds once waitpid has failed")

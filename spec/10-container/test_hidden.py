@@ -85,6 +85,29 @@ def test_stop_kills_all(lab, ctr):
                + ("does not exist" if name == "nothere" else "cannot exist (an invalid name)"),
                expected=f"exit status 1, and errno's text on stderr: '{text}'",
                observed=f"{r.describe()}; stderr: {r.stderr.strip() or 'nothing'}")
+    # container_stop alone, with room for one descriptor only: it closes the
+    # one it opens, returns exactly 0 or -1, and reports a write that fails
+    # (a stand-in whose cgroup.kill is /dev/full).
+    standin = f"{ctr.BASE}/stop-standin"
+    lab.sh(f"mkdir {ctr.parent}/s1 && mkdir -p {standin}/full && ln -sf /dev/full {standin}/full/cgroup.kill")
+    steps = [(ctr.parent, "s1"), (ctr.parent, "s1"), (ctr.parent, "nothere"), (ctr.parent, "Bad"), (standin, "full")]
+    try:
+        r = lab.run("ctr", "call", "--fds", "4",
+                    *[a for i, (parent, name) in enumerate(steps)
+                      for a in ([] if i == 0 else ["--"]) + ["container_stop", parent, name]])
+    finally:
+        lab.sh(f"rmdir {ctr.parent}/s1; rm -rf {standin}")
+    wanted = ["container_stop returned 0", "container_stop returned 0",
+              "error: container_stop returned -1, errno ENOENT (No such file or directory)",
+              "error: container_stop returned -1, errno EINVAL (Invalid argument)",
+              "error: container_stop returned -1, errno ENOSPC (No space left on device)"]
+    what = ["an empty container", "the same again, with no descriptor to spare if the first leaked one",
+            "a container that does not exist", "an invalid name", "a cgroup.kill that refuses the write (/dev/full)"]
+    lines = r.stdout.splitlines()
+    for i, (want, about) in enumerate(zip(wanted, what)):
+        got = lines[i] if i < len(lines) else f"nothing ({r.describe()})"
+        expect(got == want, f"`ctr call --fds 4 container_stop {' '.join(steps[i])}`: {about}",
+               expected=want, observed=got)
 
 
 def test_nothing_left_behind(lab, ctr):

@@ -263,6 +263,15 @@ def test_init_failures(lab, ctr):
         ctr.refused(ctr.run(name, "true", image=image), what, text, name)
     ctr.refused(ctr.run("i7", "true", opts=("--pids", "1")), "with --pids 1: the init cannot fork the command",
                 "Resource temporarily unavailable", "i7")
+    # Calls only the init makes, made to fail by the driver (`ctr run --deny`,
+    # a seccomp filter the init inherits): each failure ends the run with 125
+    # and its reason, and the runtime still cleans up.
+    for n, (call, step) in enumerate((("mknod", "making /dev's nodes"), ("symlink", "making /dev's links"),
+                                      ("chdir", "entering the new root"), ("pivot_root", "pivot_root"),
+                                      ("umount2", "detaching the old root"), ("sethostname", "setting the host name")),
+                                     start=8):
+        ctr.refused(ctr.run(f"i{n}", "true", opts=("--deny", call)),
+                    f"with {call}() failing in the init ({step})", "Operation not permitted", f"i{n}")
 
 
 def test_cgroup_functions(lab, ctr):
@@ -343,8 +352,17 @@ def test_cgroup_functions(lab, ctr):
                expected="killed by SIGKILL (cgroup.kill)", observed=gone.describe())
         left = [n for n in ("cf1", "cf2", "cf4", "cf5", "cf6") if lab.exists(f"{p}/{n}")]
         expect(not left, "the cgroups cgroup_remove removed", expected="gone", observed="still there: " + ", ".join(left))
+        # Started without descriptor 0, as a daemon may be: the first file
+        # each function opens gets 0, a descriptor like any other.
+        r = lab.run("/bin/sh", "-c", 'exec "$0" "$@" <&-', f"{lab.out}/ctr", "call",
+                    "cgroup_create", p, "cf9", 4096, 0, 0, 0, 8, "--", "container_stop", p, "cf9", "--",
+                    "cgroup_remove", f"{p}/cf9")
+        lines = r.stdout.splitlines()
+        wanted = ["cgroup_create returned 0", f"path {p}/cf9", "container_stop returned 0", "cgroup_remove returned 0"]
+        expect(lines == wanted, "`ctr call` of cgroup_create (pids.max 8), container_stop and cgroup_remove of cf9, "
+               "started with descriptor 0 closed", expected=" / ".join(wanted), observed=" / ".join(lines) or r.describe())
     finally:
-        lab.machine.run(["/bin/sh", "-c", f"cd {p} && for c in cf1 cf2 cf3 cf4 cf5 cf6 cf7 cf8 cf; do [ -d $c ] || continue; "
+        lab.machine.run(["/bin/sh", "-c", f"cd {p} && for c in cf1 cf2 cf3 cf4 cf5 cf6 cf7 cf8 cf9; do [ -d $c ] || continue; "
                          f"echo 1 > $c/cgroup.kill; until {ctr.BB} rmdir $c; do {ctr.BB} sleep 0.05; done; done"],
                         timeout=5.0)
 

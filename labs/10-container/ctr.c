@@ -140,13 +140,14 @@ static int deny_syscall(const char *name)
 	return 0;
 }
 
-/* The descriptor the next open() would get. */
-static int lowest_free_fd(void)
+/* Which of descriptors 0 to 63 are open, one bit each. */
+static unsigned long long open_fds(void)
 {
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0)
-		close(fd);
-	return fd;
+	unsigned long long mask = 0;
+	for (int fd = 0; fd < 64; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			mask |= 1ULL << fd;
+	return mask;
 }
 
 static int cmd_run(int argc, char **argv)
@@ -190,7 +191,7 @@ static int cmd_run(int argc, char **argv)
 	c.argv = &argv[i + 1];
 	if (deny && deny_syscall(deny) != 0)
 		return CONTAINER_FAILED;
-	int free_before = lowest_free_fd();
+	unsigned long long open_before = open_fds();
 	int code = container_run(&c);
 	/* What the header promises, checked: an exit code or -1, and every
 	 * descriptor the runtime opened closed again, on success or failure. */
@@ -198,11 +199,12 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "ctr: container_run returned %d: not an exit code, nor -1\n", code);
 		return CONTAINER_FAILED;
 	}
-	int free_after = lowest_free_fd();
-	if (free_after != free_before) {
-		fprintf(stderr, "ctr: container_run left descriptor %d open\n", free_before);
-		return CONTAINER_FAILED;
-	}
+	unsigned long long left = open_fds() & ~open_before;
+	for (int fd = 0; fd < 64; fd++)
+		if (left & (1ULL << fd)) {
+			fprintf(stderr, "ctr: container_run left descriptor %d open\n", fd);
+			return CONTAINER_FAILED;
+		}
 	return code < 0 ? CONTAINER_FAILED : code;
 }
 

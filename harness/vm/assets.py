@@ -178,7 +178,9 @@ def build_initramfs(out: Path, modules_dir: Path, agent: Path) -> None:
 def _fingerprint(image: Path) -> str:
     h = hashlib.sha256()
     inputs = [image, BUSYBOX, Path(__file__), *sorted(GUEST_DIR.iterdir())]
-    for path in inputs + [LD_SO_CACHE] * LD_SO_CACHE.exists():
+    if LD_SO_CACHE.exists():
+        inputs.append(LD_SO_CACHE)
+    for path in inputs:
         h.update(str(path).encode())
         h.update(path.read_bytes() if path.stat().st_size < 64 << 20 else b"")
     return h.hexdigest()[:16]

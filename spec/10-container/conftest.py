@@ -96,14 +96,17 @@ class Ctr:
     def stop(self, name: str):
         return self.lab.run("ctr", "stop", "--cgroup-parent", self.parent, name)
 
-    def call(self, *steps) -> list[str]:
+    def call(self, *steps, fds: int | None = None, without_stdin: bool = False) -> list[str]:
         """`ctr call` of each step (a tuple: function, arguments), in one run;
         returns the line each printed (cgroup_create's path line is joined to
-        its own, after ' | ')."""
-        argv = []
-        for step in steps:
-            argv += ([] if not argv else ["--"]) + [str(a) for a in step]
-        r = self.lab.run("ctr", "call", *argv)
+        its own, after ' | ').  fds: `--fds N`; without_stdin: ctr starts
+        with descriptor 0 closed, as a daemon may."""
+        argv = [f"{self.lab.out}/ctr", "call", *(["--fds", str(fds)] if fds else [])]
+        for i, step in enumerate(steps):
+            argv += ([] if i == 0 else ["--"]) + [str(a) for a in step]
+        if without_stdin:
+            argv = ["/bin/sh", "-c", 'exec "$0" "$@" <&-', *argv]
+        r = self.lab.run(*argv)
         lines = []
         for line in r.stdout.splitlines():
             if line.startswith(("path ", "overflow:")) and lines:

@@ -92,9 +92,7 @@ def test_stop_kills_all(lab, ctr):
     lab.sh(f"mkdir {ctr.parent}/s1 && mkdir -p {standin}/full && ln -sf /dev/full {standin}/full/cgroup.kill")
     steps = [(ctr.parent, "s1"), (ctr.parent, "s1"), (ctr.parent, "nothere"), (ctr.parent, "Bad"), (standin, "full")]
     try:
-        r = lab.run("ctr", "call", "--fds", "4",
-                    *[a for i, (parent, name) in enumerate(steps)
-                      for a in ([] if i == 0 else ["--"]) + ["container_stop", parent, name]])
+        said = ctr.call(*(("container_stop", parent, name) for parent, name in steps), fds=4)
     finally:
         lab.sh(f"rmdir {ctr.parent}/s1; rm -rf {standin}")
     wanted = ["container_stop returned 0", "container_stop returned 0",
@@ -103,10 +101,8 @@ def test_stop_kills_all(lab, ctr):
               "error: container_stop returned -1, errno ENOSPC (No space left on device)"]
     what = ["an empty container", "the same again, with no descriptor to spare if the first leaked one",
             "a container that does not exist", "an invalid name", "a cgroup.kill that refuses the write (/dev/full)"]
-    lines = r.stdout.splitlines()
-    for i, (want, about) in enumerate(zip(wanted, what)):
-        got = lines[i] if i < len(lines) else f"nothing ({r.describe()})"
-        expect(got == want, f"`ctr call --fds 4 container_stop {' '.join(steps[i])}`: {about}",
+    for got, want, about, step in zip(said, wanted, what, steps):
+        expect(got == want, f"`ctr call --fds 4 container_stop {' '.join(step)}`: {about}",
                expected=want, observed=got)
 
 
@@ -354,13 +350,11 @@ def test_cgroup_functions(lab, ctr):
         expect(not left, "the cgroups cgroup_remove removed", expected="gone", observed="still there: " + ", ".join(left))
         # Started without descriptor 0, as a daemon may be: the first file
         # each function opens gets 0, a descriptor like any other.
-        r = lab.run("/bin/sh", "-c", 'exec "$0" "$@" <&-', f"{lab.out}/ctr", "call",
-                    "cgroup_create", p, "cf9", 4096, 0, 0, 0, 8, "--", "container_stop", p, "cf9", "--",
-                    "cgroup_remove", f"{p}/cf9")
-        lines = r.stdout.splitlines()
-        wanted = ["cgroup_create returned 0", f"path {p}/cf9", "container_stop returned 0", "cgroup_remove returned 0"]
-        expect(lines == wanted, "`ctr call` of cgroup_create (pids.max 8), container_stop and cgroup_remove of cf9, "
-               "started with descriptor 0 closed", expected=" / ".join(wanted), observed=" / ".join(lines) or r.describe())
+        said = ctr.call(("cgroup_create", p, "cf9", 4096, 0, 0, 0, 8), ("container_stop", p, "cf9"),
+                        ("cgroup_remove", f"{p}/cf9"), without_stdin=True)
+        wanted = [f"cgroup_create returned 0 | path {p}/cf9", "container_stop returned 0", "cgroup_remove returned 0"]
+        expect(said == wanted, "`ctr call` of cgroup_create (pids.max 8), container_stop and cgroup_remove of cf9, "
+               "started with descriptor 0 closed", expected=" / ".join(wanted), observed=" / ".join(said))
     finally:
         lab.machine.run(["/bin/sh", "-c", f"cd {p} && for c in cf1 cf2 cf3 cf4 cf5 cf6 cf7 cf8 cf9; do [ -d $c ] || continue; "
                          f"echo 1 > $c/cgroup.kill; until {ctr.BB} rmdir $c; do {ctr.BB} sleep 0.05; done; done"],
